@@ -1,0 +1,60 @@
+"""Attachment files: stored under generated names in the instance folder, never served inline.
+
+Checks on upload: the size limit of the field, an extension allow-list, and content that
+does not look like HTML or SVG (which a browser could run as a page).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import secrets
+from pathlib import Path
+
+from kehu.fields.base import tr
+
+_ACTIVE_CONTENT = (b"<!doctype html", b"<html", b"<svg", b"<script", b"<?xml")
+
+
+class AttachmentStore:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def path(self, info: dict) -> Path:
+        stored = info.get("stored", "")
+        if not stored.isalnum():  # generated names only: no separators, no dots
+            raise FileNotFoundError(stored)
+        return self.folder / stored
+
+    def accept(self, field, upload, lang: str, errors: dict) -> str | None:
+        """Store an uploaded file (a werkzeug FileStorage); return the value to keep in the column."""
+        if upload is None:
+            return None
+        filename = getattr(upload, "filename", None)
+        if not filename or not hasattr(upload, "stream"):
+            errors.setdefault(field.name, []).append(tr(lang, "Upload a file.", "请上传文件。"))
+            return None
+        name = Path(filename.replace("\\", "/")).name[:200]
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        from kehu.fields.builtin import Attachment
+
+        allowed = field.get("extensions") or Attachment.default_extensions
+        if ext not in allowed:
+            errors.setdefault(field.name, []).append(tr(lang, f"Files of type .{ext or '?'} are not accepted; use {', '.join(allowed)}.",
+                                                        f"不接受 .{ext or '?'} 类型的文件；可用：{', '.join(allowed)}。"))
+            return None
+        limit = int(float(field.get("max_size_mb", 10)) * 1024 * 1024)
+        data = upload.stream.read(limit + 1)
+        if len(data) > limit:
+            errors.setdefault(field.name, []).append(tr(lang, f"The file is larger than {field.get('max_size_mb', 10)} MB.",
+                                                        f"文件超过 {field.get('max_size_mb', 10)} MB。"))
+            return None
+        head = data[:512].lstrip().lower()
+        if any(head.startswith(sig) for sig in _ACTIVE_CONTENT):
+            errors.setdefault(field.name, []).append(tr(lang, "Web pages and SVG images cannot be attached.", "不能上传网页或 SVG 文件。"))
+            return None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stored = secrets.token_hex(16)
+        (self.folder / stored).write_bytes(data)
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return json.dumps({"name": name, "stored": stored, "size": len(data), "type": kind}, ensure_ascii=False)

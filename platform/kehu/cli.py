@@ -1,0 +1,131 @@
+"""The ``kehu`` command: serve, validate, migrate, demo, create-user."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kehu.metadata import MetadataError
+
+
+def _app(ctx_obj=None):
+    from kehu import create_app
+
+    try:
+        return create_app()
+    except MetadataError as exc:
+        _print_problems(exc)
+        sys.exit(1)
+
+
+def _print_problems(exc: MetadataError) -> None:
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
+
+
+@click.group()
+def main():
+    """Kehu (客户): a low-code CRM driven by metadata."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Reload on code changes (development only).")
+def serve(host, port, debug):
+    """Serve the web app (gunicorn is the production server: gunicorn 'kehu:create_app()')."""
+    app = _app()
+    site = app.extensions["kehu"]
+    if not site.plan().empty:
+        click.echo("The database is not up to date with the metadata; run `kehu migrate` first.", err=True)
+        sys.exit(1)
+    click.echo(f"Kehu serving at http://{host}:{port}/")
+    app.run(host=host, port=port, debug=debug, use_reloader=debug)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def validate(paths):
+    """Check packs (default: the base pack and plugins/) and print every problem."""
+    from kehu.metadata.loader import base_pack_path, discover_packs, load_metadata
+    from kehu.plugins import field_type_registry, make_plugin_manager
+
+    import yaml
+
+    defaults = discover_packs(base_pack_path(), base_pack_path() / "plugins")
+    packs = list(defaults)
+    for path in paths:
+        manifest = path / "metadata" / "pack.yaml"
+        try:
+            is_base = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("name") == "base"
+        except (OSError, yaml.YAMLError):
+            is_base = False
+        if is_base:  # a whole project of its own: validate it alone
+            packs = [p for p in paths]
+            break
+        if path.resolve() not in {p.resolve() for p in packs}:
+            packs.append(path)
+    try:
+        metadata = load_metadata(packs, field_type_registry(make_plugin_manager()))
+    except MetadataError as exc:
+        _print_problems(exc)
+        sys.exit(1)
+    click.echo(f"OK: {len(metadata.packs)} pack(s), {len(metadata.entities)} entities, "
+               f"{len(metadata.picklists)} picklists, {len(metadata.layouts)} layouts; version {metadata.version}")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--force", is_flag=True, help="Also apply type changes that may lose data.")
+def migrate(dry_run, force):
+    """Bring the database up to date with the metadata (additive; fields are retired, never dropped)."""
+    from kehu.db.sync import SyncRefused
+
+    site = _app().extensions["kehu"]
+    plan = site.plan()
+    for line in plan.lines():
+        click.echo(("  " if not plan.empty else "") + line)
+    if dry_run or plan.empty:
+        return
+    try:
+        site.migrate(force=force)
+    except SyncRefused as exc:
+        click.echo(f"Nothing was changed. {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Applied {len(plan.steps)} step(s).")
+
+
+@main.command()
+@click.option("--scale", default=1.0, show_default=True, type=float, help="Multiply the demo's row counts.")
+def demo(scale):
+    """Migrate, then load deterministic demo data (once) and print the logins."""
+    from kehu.demo import DEMO_PASSWORD, load_demo
+
+    site = _app().extensions["kehu"]
+    site.migrate()
+    if site.user_count():
+        click.echo("Demo data is already loaded.")
+    else:
+        click.echo("Loading demo data…")
+        load_demo(site, scale=scale)
+    click.echo(f"Sign in at http://127.0.0.1:5000/ as  admin / {DEMO_PASSWORD}")
+    click.echo(f"(every demo user has the password {DEMO_PASSWORD})")
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--admin", is_flag=True)
+@click.password_option()
+def create_user(username, display_name, admin, password):
+    """Create a user who can sign in."""
+    site = _app().extensions["kehu"]
+    site.create_user(username, password, display_name, is_admin=admin)
+    click.echo(f"Created {username}.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Database access: engines, the tables built from metadata, and schema sync."""

@@ -1,0 +1,236 @@
+"""Schema sync: compare effective metadata with the live database, plan, apply.
+
+Only additive and declared changes are applied: new tables, new columns (always nullable),
+new indexes, declared renames (``renamed_from``) and widening of text columns. A field
+that disappeared from metadata is *retired*: its column and data stay and it is recorded
+in ``kehu_retired_column``. Type changes that could lose data are refused unless forced.
+
+The whole plan runs in one transaction. On SQLite, foreign keys are switched off *before*
+the transaction (the pragma is ignored inside one) because batch operations copy and drop
+tables, which with ``ON DELETE CASCADE`` would wipe child rows; ``foreign_key_check`` runs
+before commit. See ``shared/docs/schema-changes.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+
+from kehu.db.tables import Tables
+from kehu.metadata.model import SYSTEM_COLUMNS, Metadata
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # create_table | add_column | rename_column | widen_column | create_index | retire_column | change_type
+    table: str
+    name: str = ""
+    detail: str = ""
+    lossy: bool = False
+
+    def __str__(self) -> str:
+        text = {
+            "create_table": f"create table {self.table}",
+            "add_column": f"add column {self.table}.{self.name} {self.detail}",
+            "rename_column": f"rename column {self.table}.{self.detail} -> {self.name}",
+            "widen_column": f"widen column {self.table}.{self.name} {self.detail}",
+            "create_index": f"create index {self.name} on {self.table}",
+            "retire_column": f"retire column {self.table}.{self.name} (kept with its data)",
+            "change_type": f"change type of {self.table}.{self.name}: {self.detail}",
+            "retire_table": f"table {self.table} is no longer in metadata (kept with its data)",
+        }[self.kind]
+        return text + ("  [REFUSED: may lose data; use --force]" if self.lossy else "")
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Step]:
+        return [s for s in self.steps if s.lossy]
+
+    @property
+    def empty(self) -> bool:
+        return not [s for s in self.steps if s.kind not in ("retire_table",)]
+
+    def lines(self) -> list[str]:
+        return [str(s) for s in self.steps] or ["database is up to date"]
+
+
+class SyncRefused(Exception):
+    def __init__(self, steps: list[Step]):
+        super().__init__("refused: " + "; ".join(str(s) for s in steps))
+        self.steps = steps
+
+
+def _category(column_type) -> tuple[str, int | None]:
+    t = column_type
+    if isinstance(t, sa.Boolean):
+        return ("bool", None)
+    if isinstance(t, sa.DateTime):
+        return ("datetime", None)
+    if isinstance(t, sa.Date):
+        return ("date", None)
+    if isinstance(t, sa.Integer):
+        return ("int", None)
+    if isinstance(t, sa.Numeric):
+        return ("numeric", getattr(t, "scale", None))
+    if isinstance(t, sa.Text) or (isinstance(t, sa.String) and t.length is None):
+        return ("string", None)
+    if isinstance(t, sa.String):
+        return ("string", t.length)
+    return (type(t).__name__.lower(), None)
+
+
+def plan(engine_or_conn, metadata: Metadata, tables: Tables) -> Plan:
+    insp = sa.inspect(engine_or_conn)
+    existing = set(insp.get_table_names())
+    out = Plan()
+    wanted = dict(tables.system)
+    wanted.update(tables.entities)
+    for name, table in wanted.items():
+        if name not in existing:
+            out.steps.append(Step("create_table", name))
+            continue
+        live_cols = {c["name"]: c for c in insp.get_columns(name)}
+        entity = metadata.entities.get(name)
+        for column in table.columns:
+            if column.name in live_cols:
+                _compare_type(out, engine_or_conn, name, column, live_cols[column.name])
+                continue
+            old = entity.fields[column.name].get("renamed_from") if entity and column.name in entity.fields else None
+            if old and old in live_cols:
+                out.steps.append(Step("rename_column", name, column.name, old))
+            else:
+                out.steps.append(Step("add_column", name, column.name, str(column.type.compile(engine_or_conn.dialect))))
+        if entity is not None:
+            renamed = {f.get("renamed_from") for f in entity.fields.values() if f.get("renamed_from")}
+            retired = _retired(engine_or_conn, tables, name)
+            for col in live_cols:
+                if col not in table.columns and col not in SYSTEM_COLUMNS and col not in renamed and col not in retired:
+                    out.steps.append(Step("retire_column", name, col))
+        live_indexes = {i["name"] for i in insp.get_indexes(name)}
+        for index in table.indexes:
+            if index.name not in live_indexes:
+                out.steps.append(Step("create_index", name, index.name))
+    for name in sorted(existing - set(wanted)):
+        if not name.startswith(("kehu_", "sqlite_", "alembic")):
+            out.steps.append(Step("retire_table", name))
+    return out
+
+
+def _compare_type(out: Plan, conn, table: str, column: sa.Column, live: dict) -> None:
+    want, have = _category(column.type), _category(live["type"])
+    if want == have:
+        return
+    if want[0] == have[0] == "string":
+        if want[1] is None or (have[1] is not None and want[1] > have[1]):
+            if conn.dialect.name != "sqlite":  # SQLite does not enforce lengths
+                out.steps.append(Step("widen_column", table, column.name, f"{have[1]} -> {want[1] or 'unlimited'}"))
+            return
+        out.steps.append(Step("change_type", table, column.name, f"text length {have[1]} -> {want[1]}", lossy=True))
+        return
+    if want[0] == have[0] == "numeric":
+        if (want[1] or 0) >= (have[1] or 0):
+            if conn.dialect.name != "sqlite":
+                out.steps.append(Step("widen_column", table, column.name, f"scale {have[1]} -> {want[1]}"))
+            return
+    if have[0] == "int" and want[0] == "numeric":
+        out.steps.append(Step("change_type", table, column.name, "integer -> decimal"))
+        return
+    out.steps.append(Step("change_type", table, column.name, f"{have[0]} -> {want[0]}", lossy=True))
+
+
+def _retired(conn, tables: Tables, table: str) -> set[str]:
+    retired = tables.system["kehu_retired_column"]
+    if not sa.inspect(conn).has_table(retired.name):
+        return set()
+    with _connection(conn) as c:
+        rows = c.execute(sa.select(retired.c.column_name).where(retired.c.table_name == table))
+        return {r[0] for r in rows}
+
+
+class _connection:
+    def __init__(self, bind):
+        self.bind = bind
+        self.own = isinstance(bind, sa.Engine)
+
+    def __enter__(self):
+        self.conn = self.bind.connect() if self.own else self.bind
+        return self.conn
+
+    def __exit__(self, *exc):
+        if self.own:
+            self.conn.close()
+
+
+def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = False) -> Plan:
+    """Plan and apply in one transaction; raise SyncRefused for lossy steps unless forced."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                todo = plan(conn, metadata, tables)
+                if todo.refused and not force:
+                    raise SyncRefused(todo.refused)
+                _execute(conn, todo, tables)
+                if sqlite:
+                    problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if problems:
+                        raise RuntimeError(f"foreign key check failed after migration: {problems[:5]}")
+                meta = tables.meta
+                conn.execute(sa.delete(meta).where(meta.c.key == "metadata_version"))
+                conn.execute(sa.insert(meta).values(key="metadata_version", value=metadata.version))
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+    return todo
+
+
+def _execute(conn, todo: Plan, tables: Tables) -> None:
+    wanted = dict(tables.system)
+    wanted.update(tables.entities)
+    new_tables = [wanted[s.table] for s in todo.steps if s.kind == "create_table"]
+    if new_tables:
+        # create_all orders tables by their foreign keys (and handles cycles)
+        tables.metadata.create_all(conn, tables=new_tables, checkfirst=False)
+    ops = Operations(MigrationContext.configure(conn))
+    now = dt.datetime.now().replace(microsecond=0)
+    by_table: dict[str, list[Step]] = {}
+    for step in todo.steps:
+        if step.kind in ("add_column", "rename_column", "widen_column", "change_type"):
+            by_table.setdefault(step.table, []).append(step)
+    for table_name, steps in by_table.items():
+        table = wanted[table_name]
+        with ops.batch_alter_table(table_name) as batch:
+            for step in steps:
+                column = table.c[step.name]
+                if step.kind == "add_column":
+                    fks = [sa.ForeignKey(fk.target_fullname, ondelete=fk.ondelete) for fk in column.foreign_keys]
+                    batch.add_column(sa.Column(column.name, column.type, *fks, nullable=True))
+                elif step.kind == "rename_column":
+                    batch.alter_column(step.detail, new_column_name=step.name)
+                else:
+                    kwargs = {}
+                    if conn.dialect.name == "postgresql":
+                        quoted = conn.dialect.identifier_preparer.quote(step.name)
+                        kwargs["postgresql_using"] = f"{quoted}::{column.type.compile(conn.dialect)}"
+                    batch.alter_column(step.name, type_=column.type, **kwargs)
+    for step in todo.steps:
+        if step.kind == "create_index" and wanted[step.table] not in new_tables:
+            index = next(i for i in wanted[step.table].indexes if i.name == step.name)
+            index.create(conn)
+        elif step.kind == "retire_column":
+            conn.execute(sa.insert(tables.system["kehu_retired_column"]).values(
+                table_name=step.table, column_name=step.name, retired_at=now))

@@ -1,0 +1,48 @@
+"""Every hook a Kehu plugin can implement. Built-ins use the same hooks (default_plugins)."""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("kehu")
+hookimpl = pluggy.HookimplMarker("kehu")
+
+
+@hookspec
+def register_field_types():
+    """Return a list of FieldType classes to add to the field type registry."""
+
+
+@hookspec
+def register_packs():
+    """Return a list of folders, each a pack (holding metadata/pack.yaml)."""
+
+
+@hookspec
+def register_blueprints(app):
+    """Register Flask blueprints (pages, API endpoints) on ``app``."""
+
+
+@hookspec
+def before_record_save(service, entity, values, existing):
+    """Adjust ``values`` (a dict) before a record is created or updated; raise RecordInvalid to refuse."""
+
+
+@hookspec
+def after_record_save(service, entity, record, created):
+    """React after a record was saved, inside the same transaction."""
+
+
+@hookspec
+def before_record_delete(service, entity, record):
+    """Raise a KehuError to refuse deleting ``record``."""
+
+
+@hookspec
+def record_actions(entity, record, user):
+    """Return a list of dicts (label, url, method) offered on a record's detail page."""
+
+
+@hookspec
+def extra_template_vars(template, request):
+    """Return a dict of variables added to every template rendering."""

@@ -1,0 +1,241 @@
+"""Semantic checks that JSON Schema cannot express, run on each document against the merge.
+
+Rules:
+- entity and field names are not reserved (system columns, ``kehu_`` prefix, SQL words);
+- every field's type is registered, carries the properties its type needs and none it
+  cannot use;
+- lookups and child tables point at existing entities; a child table's ``link_field`` is a
+  lookup on the child pointing back; picklists exist; ``depends_on`` names a picklist field
+  whose list is the parent of this field's list;
+- ``title_field``, ``search_fields``, ``default_sort``, index and rule fields exist;
+- every expression parses and reads only fields of its entity;
+- a later pack's entity extension extends an entity that exists (a new entity needs a label);
+- cascading options name a parent key that exists; option keys are unique;
+- layouts name an existing entity and existing fields, at most once; related lists use a
+  lookup of the related entity that points here;
+- roles name existing entities and fields.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from kehu import expressions
+from kehu.metadata.documents import Document
+from kehu.metadata.merge import Merged
+from kehu.metadata.model import SYSTEM_COLUMNS, SYSTEM_FIELDS
+from kehu.metadata.problems import Problem, did_you_mean
+
+RESERVED_ENTITIES = {
+    "app", "api", "static", "new", "login", "logout", "user", "users", "order", "group",
+    "select", "table", "from", "where", "index", "default", "check", "column", "session",
+}
+COMMON_PROPS = {
+    "type", "label", "help", "required", "required_if", "visible_if", "read_only", "filterable",
+    "renamed_from", "default", "unique",
+}
+
+
+def check(packs: list[list[Document]], merged: Merged, field_types: Mapping, problems: list[Problem]) -> None:
+    for docs in packs:
+        for doc in docs:
+            checker = {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role}.get(doc.kind)
+            if checker:
+                checker(doc, merged, field_types, problems)
+
+
+def _fields_of(merged: Merged, entity: str) -> set[str]:
+    return set(merged.entities.get(entity, {}).get("fields", {})) | set(SYSTEM_FIELDS)
+
+
+def _entity(doc: Document, merged: Merged, field_types: Mapping, problems: list[Problem]) -> None:
+    data = doc.data
+    name = data["name"]
+    add = problems.append
+    is_definition = merged.entity_docs.get(name) is doc
+    if is_definition:
+        if name.startswith("kehu_") or name in RESERVED_ENTITIES:
+            add(doc.problem(("name",), f"'{name}' is a reserved name; choose another (for example '{name}_record')"))
+        if "label" not in data:
+            add(doc.problem(("name",), f"entity '{name}' is not defined by an earlier pack, so it needs a 'label' (a later pack can only extend existing entities)"))
+    entity = merged.entities.get(name, {})
+    all_fields = entity.get("fields", {})
+    known = _fields_of(merged, name)
+    for fname, fdef in data.get("fields", {}).items():
+        path = ("fields", fname)
+        if fname in SYSTEM_COLUMNS or fname.startswith("kehu_"):
+            add(doc.problem(path, f"'{fname}' is a system field; every entity already has it"))
+            continue
+        ftype_name = all_fields.get(fname, fdef).get("type")
+        if ftype_name is None:
+            add(doc.problem(path, "a field needs a 'type'"))
+            continue
+        ftype = field_types.get(ftype_name)
+        if ftype is None:
+            add(doc.problem(path + ("type",), f"unknown field type '{ftype_name}'.{did_you_mean(ftype_name, field_types)}"))
+            continue
+        if merged.field_docs.get((name, fname)) is doc and "label" not in fdef:
+            add(doc.problem(path, "a field needs a 'label' with en and zh"))
+        for prop in fdef:
+            if prop not in COMMON_PROPS and prop not in ftype.props:
+                add(doc.problem(path + (prop,), f"'{prop}' does not apply to a {ftype_name} field"))
+        for prop in ftype.requires:
+            if prop not in all_fields.get(fname, fdef):
+                add(doc.problem(path, f"a {ftype_name} field needs '{prop}'"))
+        _field_refs(doc, path, name, fname, all_fields.get(fname, fdef), merged, known, problems)
+    if "child_of" in data and data["child_of"] not in merged.entities:
+        add(doc.problem(("child_of",), f"unknown entity '{data['child_of']}'.{did_you_mean(data['child_of'], merged.entities)}"))
+    for key in ("title_field",):
+        if key in data and data[key] not in known:
+            add(doc.problem((key,), f"unknown field '{data[key]}'.{did_you_mean(data[key], known)}"))
+    for i, fname in enumerate(data.get("search_fields", [])):
+        if fname not in known:
+            add(doc.problem(("search_fields", i), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))
+    if "default_sort" in data and data["default_sort"].lstrip("-") not in known:
+        add(doc.problem(("default_sort",), f"unknown field '{data['default_sort'].lstrip('-')}'"))
+    for i, index in enumerate(data.get("indexes", [])):
+        for j, fname in enumerate(index["fields"]):
+            if fname not in known:
+                add(doc.problem(("indexes", i, "fields", j), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))
+    for i, rule in enumerate(data.get("rules", [])):
+        _expression(doc, ("rules", i, "expression"), rule["expression"], known, problems)
+        if "field" in rule and rule["field"] not in known:
+            add(doc.problem(("rules", i, "field"), f"unknown field '{rule['field']}'.{did_you_mean(rule['field'], known)}"))
+
+
+def _field_refs(doc, path, entity, fname, fdef, merged: Merged, known, problems) -> None:
+    add = problems.append
+    target = fdef.get("entity")
+    if target is not None and target not in merged.entities:
+        add(doc.problem(path + ("entity",), f"lookup to unknown entity '{target}'.{did_you_mean(target, merged.entities)}"))
+    if fdef.get("type") == "child_table" and target in merged.entities:
+        link = fdef.get("link_field")
+        child_fields = merged.entities[target].get("fields", {})
+        link_def = child_fields.get(link)
+        if link_def is None:
+            add(doc.problem(path + ("link_field",), f"entity '{target}' has no field '{link}'.{did_you_mean(link, child_fields)}"))
+        elif link_def.get("type") != "lookup" or link_def.get("entity") != entity:
+            add(doc.problem(path + ("link_field",), f"'{target}.{link}' must be a lookup to '{entity}'"))
+    picklist = fdef.get("picklist")
+    if picklist is not None and picklist not in merged.picklists:
+        add(doc.problem(path + ("picklist",), f"unknown picklist '{picklist}'.{did_you_mean(picklist, merged.picklists)}"))
+    parent_field = fdef.get("depends_on")
+    if parent_field is not None:
+        fields = merged.entities.get(entity, {}).get("fields", {})
+        parent_def = fields.get(parent_field)
+        if parent_def is None:
+            add(doc.problem(path + ("depends_on",), f"unknown field '{parent_field}'.{did_you_mean(parent_field, fields)}"))
+        elif picklist in merged.picklists and merged.picklists[picklist].get("parent") != parent_def.get("picklist"):
+            add(doc.problem(path + ("depends_on",), f"picklist '{picklist}' is not a child of '{parent_def.get('picklist')}', the list of field '{parent_field}'"))
+    for prop in ("expression", "required_if", "visible_if"):
+        if prop in fdef:
+            _expression(doc, path + (prop,), fdef[prop], known, problems)
+    if fdef.get("pattern"):
+        import re
+
+        try:
+            re.compile(fdef["pattern"])
+        except re.error as exc:
+            add(doc.problem(path + ("pattern",), f"not a valid regular expression: {exc}"))
+
+
+def _expression(doc, path, source, known, problems) -> None:
+    try:
+        expressions.check(source, known)
+    except expressions.ExpressionError as exc:
+        problems.append(doc.problem(path, f"bad expression {source!r}: {exc}"))
+
+
+def _picklist(doc: Document, merged: Merged, field_types, problems: list[Problem]) -> None:
+    data = doc.data
+    name = data["name"]
+    if merged.picklist_docs.get(name) is doc and "label" not in data:
+        problems.append(doc.problem(("name",), f"picklist '{name}' is not defined by an earlier pack, so it needs a 'label'"))
+    seen: dict[str, int] = {}
+    parent_name = merged.picklists.get(name, {}).get("parent")
+    if parent_name is not None and parent_name not in merged.picklists:
+        problems.append(doc.problem(("parent",), f"unknown picklist '{parent_name}'.{did_you_mean(parent_name, merged.picklists)}"))
+        parent_name = None
+    parent_keys = {o["key"] for o in merged.picklists.get(parent_name, {}).get("options", [])} if parent_name else set()
+    for i, option in enumerate(data.get("options", [])):
+        key = option["key"]
+        if key in seen:
+            problems.append(doc.problem(("options", i, "key"), f"duplicate option key '{key}' (also item {seen[key]})"))
+        seen[key] = i
+        is_new = "label" in option or merged.picklist_docs.get(name) is doc
+        if is_new and "label" not in option:
+            problems.append(doc.problem(("options", i), f"option '{key}' needs a 'label' with en and zh"))
+        if parent_name and is_new and "parent" not in option and merged.picklist_docs.get(name) is doc:
+            problems.append(doc.problem(("options", i), f"option '{key}' of a cascading list needs 'parent' (a key of '{parent_name}')"))
+        if "parent" in option and parent_name is None:
+            problems.append(doc.problem(("options", i, "parent"), "only options of a list with a 'parent' list can name a parent option"))
+        elif "parent" in option and option["parent"] not in parent_keys:
+            problems.append(doc.problem(("options", i, "parent"), f"'{option['parent']}' is not an option of '{parent_name}'.{did_you_mean(option['parent'], parent_keys)}"))
+    all_keys = {o["key"] for o in merged.picklists.get(name, {}).get("options", [])}
+    for i, key in enumerate(data.get("order", [])):
+        if key not in all_keys:
+            problems.append(doc.problem(("order", i), f"'{key}' is not an option of '{name}'.{did_you_mean(key, all_keys)}"))
+
+
+def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem]) -> None:
+    data = doc.data
+    entity = data["entity"]
+    add = problems.append
+    if entity not in merged.entities:
+        add(doc.problem(("entity",), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}"))
+        return
+    known = _fields_of(merged, entity)
+    kind = data["type"]
+    for prop in ("sections", "related"):
+        if prop in data and kind == "list":
+            add(doc.problem((prop,), f"a list layout has no '{prop}'; use 'columns' and 'filters'"))
+    for prop in ("columns", "filters", "page_size"):
+        if prop in data and kind != "list":
+            add(doc.problem((prop,), f"'{prop}' belongs to list layouts"))
+    if "related" in data and kind != "detail":
+        add(doc.problem(("related",), "related lists belong to detail layouts"))
+    placed: dict[str, tuple] = {}
+    for i, section in enumerate(data.get("sections", [])):
+        for j, fname in enumerate(section.get("fields", [])):
+            path = ("sections", i, "fields", j)
+            if fname not in known:
+                add(doc.problem(path, f"section '{section['name']}' lists field '{fname}', which entity '{entity}' does not define.{did_you_mean(fname, known)}"))
+            elif fname in placed:
+                add(doc.problem(path, f"field '{fname}' is already placed at {'.'.join(map(str, placed[fname]))}"))
+            placed[fname] = path
+    for prop in ("columns", "filters"):
+        for i, fname in enumerate(data.get(prop, [])):
+            if fname not in known:
+                add(doc.problem((prop, i), f"unknown field '{fname}' of entity '{entity}'.{did_you_mean(fname, known)}"))
+            elif prop == "columns" and merged.entities[entity].get("fields", {}).get(fname, {}).get("type") == "child_table":
+                add(doc.problem((prop, i), f"'{fname}' is a child table and cannot be a list column"))
+    for i, rel in enumerate(data.get("related", [])):
+        target = rel["entity"]
+        if target not in merged.entities:
+            add(doc.problem(("related", i, "entity"), f"unknown entity '{target}'.{did_you_mean(target, merged.entities)}"))
+            continue
+        tfields = merged.entities[target].get("fields", {})
+        link = tfields.get(rel["field"])
+        if link is None or link.get("type") != "lookup" or link.get("entity") != entity:
+            add(doc.problem(("related", i, "field"), f"'{target}.{rel['field']}' is not a lookup to '{entity}'.{did_you_mean(rel['field'], tfields)}"))
+        tknown = _fields_of(merged, target)
+        for j, col in enumerate(rel.get("columns", [])):
+            if col not in tknown:
+                add(doc.problem(("related", i, "columns", j), f"unknown field '{col}' of entity '{target}'.{did_you_mean(col, tknown)}"))
+
+
+def _role(doc: Document, merged: Merged, field_types, problems: list[Problem]) -> None:
+    data = doc.data
+    if merged.role_docs.get(data["name"]) is doc and "label" not in data:
+        problems.append(doc.problem(("name",), f"role '{data['name']}' needs a 'label'"))
+    for entity in data.get("permissions", {}):
+        if entity != "*" and entity not in merged.entities:
+            problems.append(doc.problem(("permissions", entity), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}"))
+    for entity, fields in data.get("fields", {}).items():
+        if entity not in merged.entities:
+            problems.append(doc.problem(("fields", entity), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}"))
+            continue
+        known = _fields_of(merged, entity)
+        for fname in fields:
+            if fname not in known:
+                problems.append(doc.problem(("fields", entity, fname), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))

@@ -1,0 +1,180 @@
+"""Merge the documents of ordered packs into one raw view, deterministically.
+
+Rules (docs/metadata.md, "Layers"): a later pack adds entities, fields, options, layout
+parts and roles, and may override a fixed set of presentation properties. Redefining what
+a field *is* (its type, target, picklist) in another document is a conflict naming both
+files. The result keeps, for every entity, field, picklist and layout, the document that
+defined it, so later checks can point at files and lines.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from kehu.metadata.documents import Document
+from kehu.metadata.problems import Problem
+
+FIELD_OVERRIDABLE = {"label", "help", "default", "required", "required_if", "visible_if"}
+ENTITY_OVERRIDABLE = {"label", "plural_label", "nav_order", "icon", "module", "search_fields", "default_sort", "title_field"}
+
+
+@dataclass
+class Merged:
+    entities: dict[str, dict] = field(default_factory=dict)
+    entity_docs: dict[str, Document] = field(default_factory=dict)
+    field_docs: dict[tuple[str, str], Document] = field(default_factory=dict)
+    picklists: dict[str, dict] = field(default_factory=dict)
+    picklist_docs: dict[str, Document] = field(default_factory=dict)
+    layouts: dict[tuple[str, str], dict] = field(default_factory=dict)
+    layout_docs: dict[tuple[str, str], Document] = field(default_factory=dict)
+    roles: dict[str, dict] = field(default_factory=dict)
+    role_docs: dict[str, Document] = field(default_factory=dict)
+    manifests: list[Document] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "packs": [m.data for m in self.manifests],
+            "entities": self.entities,
+            "picklists": self.picklists,
+            "layouts": {f"{k[0]}.{k[1]}": v for k, v in self.layouts.items()},
+            "roles": self.roles,
+        }
+
+
+def merge(packs: list[list[Document]], problems: list[Problem]) -> Merged:
+    out = Merged()
+    for docs in packs:
+        seen_here: dict[tuple[str, str], Document] = {}
+        for doc in docs:
+            kind = doc.kind
+            if kind == "pack":
+                out.manifests.append(doc)
+                continue
+            key = (kind, _key_of(doc))
+            if key in seen_here:
+                problems.append(doc.problem(("name",), f"{kind} '{key[1]}' is defined twice in this pack (also in {seen_here[key].file})"))
+                continue
+            seen_here[key] = doc
+            {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role}[kind](out, doc, problems)
+    return out
+
+
+def _key_of(doc: Document) -> str:
+    data = doc.data
+    return f"{data['entity']}.{data['type']}" if doc.kind == "layout" else data["name"]
+
+
+def _entity(out: Merged, doc: Document, problems: list[Problem]) -> None:
+    data = doc.data
+    name = data["name"]
+    if name not in out.entities:
+        out.entities[name] = copy.deepcopy(data)
+        out.entity_docs[name] = doc
+        for fname in data.get("fields", {}):
+            out.field_docs[(name, fname)] = doc
+        return
+    target = out.entities[name]
+    first = out.entity_docs[name]
+    for key, value in data.items():
+        if key in ("kind", "name", "fields"):
+            continue
+        if key in ("indexes", "rules"):
+            target.setdefault(key, []).extend(copy.deepcopy(value))
+        elif key in ENTITY_OVERRIDABLE:
+            target[key] = copy.deepcopy(value)
+        elif target.get(key) != value:
+            problems.append(doc.problem((key,), f"entity '{name}' property '{key}' conflicts with {first.file}; a later pack may only change {', '.join(sorted(ENTITY_OVERRIDABLE))}"))
+    fields = target.setdefault("fields", {})
+    for fname, fdef in data.get("fields", {}).items():
+        if fname not in fields:
+            fields[fname] = copy.deepcopy(fdef)
+            out.field_docs[(name, fname)] = doc
+            continue
+        origin = out.field_docs[(name, fname)]
+        for prop, value in fdef.items():
+            if prop in FIELD_OVERRIDABLE:
+                fields[fname][prop] = copy.deepcopy(value)
+            elif fields[fname].get(prop) != value:
+                problems.append(doc.problem(("fields", fname, prop), f"field '{name}.{fname}' is defined differently in {origin.file} ({prop}: {fields[fname].get(prop)!r}); a later pack may only change {', '.join(sorted(FIELD_OVERRIDABLE))}"))
+
+
+def _picklist(out: Merged, doc: Document, problems: list[Problem]) -> None:
+    data = doc.data
+    name = data["name"]
+    if name not in out.picklists:
+        out.picklists[name] = copy.deepcopy({k: v for k, v in data.items() if k != "order"})
+        out.picklist_docs[name] = doc
+        if "order" in data:
+            _reorder(out.picklists[name], data["order"])
+        return
+    target = out.picklists[name]
+    first = out.picklist_docs[name]
+    if "parent" in data and data["parent"] != target.get("parent"):
+        problems.append(doc.problem(("parent",), f"picklist '{name}' has parent '{target.get('parent')}' in {first.file}; a later pack cannot change it"))
+    if "label" in data:
+        target["label"] = copy.deepcopy(data["label"])
+    options = target.setdefault("options", [])
+    by_key = {o["key"]: o for o in options}
+    for i, option in enumerate(data.get("options", [])):
+        existing = by_key.get(option["key"])
+        if existing is None:
+            options.append(copy.deepcopy(option))
+            by_key[option["key"]] = options[-1]
+        else:
+            if "parent" in option and option["parent"] != existing.get("parent"):
+                problems.append(doc.problem(("options", i, "parent"), f"option '{option['key']}' belongs to '{existing.get('parent')}' in {first.file}; a later pack cannot move it"))
+            existing.update({k: copy.deepcopy(v) for k, v in option.items() if k in ("label", "retired", "color")})
+    if "order" in data:
+        _reorder(target, data["order"])
+
+
+def _reorder(picklist: dict, order: list[str]) -> None:
+    rank = {key: i for i, key in enumerate(order)}
+    options = picklist.get("options", [])
+    picklist["options"] = sorted(options, key=lambda o: (rank.get(o["key"], len(rank)), options.index(o)))
+
+
+def _layout(out: Merged, doc: Document, problems: list[Problem]) -> None:
+    data = doc.data
+    key = (data["entity"], data["type"])
+    if key not in out.layouts:
+        out.layouts[key] = copy.deepcopy(data)
+        out.layout_docs[key] = doc
+        return
+    target = out.layouts[key]
+    sections = {s["name"]: s for s in target.setdefault("sections", [])}
+    for section in data.get("sections", []):
+        existing = sections.get(section["name"])
+        if existing is None:
+            target["sections"].append(copy.deepcopy(section))
+            continue
+        for prop in ("label", "tab", "columns"):
+            if prop in section:
+                existing[prop] = copy.deepcopy(section[prop])
+        existing.setdefault("fields", []).extend(f for f in section.get("fields", []) if f not in existing["fields"])
+    related = target.setdefault("related", [])
+    for item in data.get("related", []):
+        if not any(r["entity"] == item["entity"] and r["field"] == item["field"] for r in related):
+            related.append(copy.deepcopy(item))
+    for prop in ("columns", "filters"):
+        if prop in data:
+            target.setdefault(prop, []).extend(c for c in data[prop] if c not in target[prop])
+    if "page_size" in data:
+        target["page_size"] = data["page_size"]
+
+
+def _role(out: Merged, doc: Document, problems: list[Problem]) -> None:
+    data = doc.data
+    name = data["name"]
+    if name not in out.roles:
+        out.roles[name] = copy.deepcopy(data)
+        out.role_docs[name] = doc
+        return
+    target = out.roles[name]
+    if "label" in data:
+        target["label"] = copy.deepcopy(data["label"])
+    for section in ("permissions", "fields"):
+        for entity, values in data.get(section, {}).items():
+            target.setdefault(section, {}).setdefault(entity, {}).update(copy.deepcopy(values))

@@ -1,0 +1,601 @@
+"""The record service: every create, read, update, delete, list, search and count.
+
+Views, the API, exports and the demo loader go through here, so validation, coding rules,
+formulas, optimistic locking, history, permissions and plugin hooks apply on every path.
+Permissions are a predicate from :class:`kehu.records.policy.Policy`, added to every query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+
+from kehu import expressions
+from kehu.errors import Conflict, Forbidden, NotFound, RecordInvalid
+from kehu.fields.base import tr
+from kehu.metadata.model import SYSTEM_FIELDS, Entity, Field
+from kehu.records import coding
+from kehu.records.policy import Policy
+from kehu.records.query import ListQuery
+
+SERVER_OWNED = set(SYSTEM_FIELDS) | {"row_version", "workflow_state", "deleted_at", "deleted_by"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person a service acts for."""
+
+    id: int | None
+    username: str = "system"
+    display_name: str = "System"
+    is_admin: bool = False
+    locale: str = "zh"
+
+
+@dataclass
+class Page:
+    rows: list[dict]
+    total: int
+    page: int
+    per_page: int
+    labels: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+class RecordService:
+    def __init__(self, site, actor: Actor, lang: str | None = None):
+        self.site = site
+        self.actor = actor
+        self.lang = lang or actor.locale or "zh"
+        self.meta = site.metadata
+        self.tables = site.tables
+        self.types = site.field_types
+        self.policy = Policy(site, actor)
+
+    # ---------------------------------------------------------------- helpers
+    def entity(self, name: str) -> Entity:
+        entity = self.meta.entities.get(name)
+        if entity is None:
+            raise NotFound(tr(self.lang, f"No such page: {name}", f"没有这个页面：{name}"))
+        return entity
+
+    def t(self, en: str, zh: str) -> str:
+        return tr(self.lang, en, zh)
+
+    def _visible(self, entity: Entity, table: sa.Table, deleted: bool = False):
+        live = table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None)
+        return sa.and_(live, self.policy.read_predicate(entity, table))
+
+    def _not_found(self, entity: Entity, record_id) -> NotFound:
+        return NotFound(self.t(f"{entity.label.en} {record_id} does not exist or you cannot see it.",
+                               f"{entity.label.zh} {record_id} 不存在或您无权查看。"))
+
+    # ------------------------------------------------------------------ read
+    def get(self, entity_name: str, record_id: int, *, deleted: bool = False, conn=None) -> dict:
+        entity = self.entity(entity_name)
+        table = self.tables[entity.name]
+        stmt = sa.select(table).where(table.c.id == record_id, self._visible(entity, table, deleted))
+        with self.site.reading(conn) as c:
+            row = c.execute(stmt).mappings().first()
+            if row is None:
+                raise self._not_found(entity, record_id)
+            record = dict(row)
+            for child in entity.child_tables():
+                record[child.name] = self._children(c, child, record_id)
+        return record
+
+    def _children(self, conn, child: Field, parent_id: int) -> list[dict]:
+        table = self.tables[child.target]
+        link = child.get("link_field")
+        rows = conn.execute(
+            sa.select(table).where(table.c[link] == parent_id, table.c.deleted_at.is_(None)).order_by(table.c.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def list(self, entity_name: str, query: ListQuery, columns: Iterable[str] | None = None) -> Page:
+        """One page of records: one count, one select of the shown columns, one label
+        query per lookup target. The cost does not grow with the page's rows."""
+        entity = self.entity(entity_name)
+        table = self.tables[entity.name]
+        names = ["id", "row_version"] + [
+            c for c in (columns or [f.name for f in entity.fields.values()])
+            if c in table.c and c not in ("id", "row_version")
+        ]
+        where = self._where(entity, table, query)
+        order = self._order(entity, table, query)
+        stmt = (sa.select(*[table.c[n] for n in names]).where(where).order_by(*order)
+                .limit(query.per_page).offset((query.page - 1) * query.per_page))
+        with self.site.reading() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+            labels = self.labels_for(entity, rows, names, conn)
+        return Page(rows, total, query.page, query.per_page, labels)
+
+    def count(self, entity_name: str, query: ListQuery | None = None) -> int:
+        entity = self.entity(entity_name)
+        table = self.tables[entity.name]
+        with self.site.reading() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(table)
+                                .where(self._where(entity, table, query or ListQuery()))).scalar_one()
+
+    def _where(self, entity: Entity, table: sa.Table, query: ListQuery):
+        clauses = [self._visible(entity, table, query.deleted)]
+        for flt in query.filters:
+            fld = entity.field(flt.field)
+            clauses.append(self.types[fld.type].filter_clause(table.c[flt.field], flt.op, list(flt.values)))
+        if query.q:
+            searchable = [table.c[n] for n in entity.search_fields if n in table.c]
+            if searchable:
+                clauses.append(sa.or_(*[c.contains(query.q, autoescape=True) for c in searchable]))
+        return sa.and_(*clauses)
+
+    def _order(self, entity: Entity, table: sa.Table, query: ListQuery):
+        name, desc = query.sort or (entity.default_sort.lstrip("-"), entity.default_sort.startswith("-"))
+        column = table.c[name] if name in table.c else table.c.created_at
+        return [column.desc() if desc else column.asc(), table.c.id.desc() if desc else table.c.id.asc()]
+
+    def labels_for(self, entity: Entity, rows: list[dict], names: Iterable[str], conn) -> dict[tuple[str, int], str]:
+        """Display labels of every lookup and user value in ``rows``: one query per target."""
+        wanted: dict[str, set[int]] = {}
+        for name in names:
+            fld = entity.fields.get(name)
+            if fld is None or fld.type not in ("lookup", "user"):
+                continue
+            target = fld.target if fld.type == "lookup" else "kehu_user"
+            wanted.setdefault(target, set()).update(r[name] for r in rows if r.get(name) is not None)
+        labels: dict[tuple[str, int], str] = {}
+        for target, ids in wanted.items():
+            if not ids:
+                continue
+            if target == "kehu_user":
+                users = self.tables.users
+                result = conn.execute(sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(ids)))
+            else:
+                tentity = self.meta.entity(target)
+                ttable = self.tables[target]
+                title = ttable.c[tentity.title_field] if tentity.title_field in ttable.c else ttable.c.id
+                result = conn.execute(sa.select(ttable.c.id, title).where(
+                    ttable.c.id.in_(ids), self._visible(tentity, ttable)))
+            for rid, label in result:
+                labels[(target, rid)] = str(label) if label not in (None, "") else f"#{rid}"
+        return labels
+
+    def title_of(self, entity: Entity, record: dict) -> str:
+        value = record.get(entity.title_field)
+        return str(value) if value not in (None, "") else f"{entity.label.get(self.lang)} #{record.get('id')}"
+
+    def search_lookup(self, entity_name: str, term: str, limit: int = 10) -> list[tuple[int, str]]:
+        """Type-ahead for lookups: records of ``entity_name`` the actor can read."""
+        entity = self.entity(entity_name)
+        table = self.tables[entity.name]
+        title = table.c[entity.title_field] if entity.title_field in table.c else table.c.id
+        query = ListQuery(q=(term or "").strip()[:100], per_page=limit)
+        stmt = (sa.select(table.c.id, title).where(self._where(entity, table, query))
+                .order_by(title).limit(min(limit, 50)))
+        with self.site.reading() as conn:
+            return [(rid, str(label) if label not in (None, "") else f"#{rid}") for rid, label in conn.execute(stmt)]
+
+    def history(self, entity_name: str, record_id: int) -> list[dict]:
+        entity = self.entity(entity_name)
+        self.get(entity.name, record_id)  # the same visibility rule as the record
+        hist, users = self.tables.history, self.tables.users
+        stmt = (sa.select(hist, users.c.display_name.label("user_name"))
+                .select_from(hist.outerjoin(users, users.c.id == hist.c.user_id))
+                .where(hist.c.entity == entity.name, hist.c.record_id == record_id)
+                .order_by(hist.c.id.desc()).limit(500))
+        with self.site.reading() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    # --------------------------------------------------------------- writing
+    def new_record(self, entity_name: str) -> dict:
+        """Default values of a new record, for an empty form."""
+        entity = self.entity(entity_name)
+        record = {}
+        for fld in entity.user_fields():
+            value = self.types[fld.type].default(fld)
+            if value is not None:
+                record[fld.name] = value
+        for child in entity.child_tables():
+            record[child.name] = []
+        return record
+
+    def check(self, entity_name: str, data: dict, record_id: int | None = None) -> tuple[dict, dict[str, list[str]]]:
+        """Validate without saving: (values with formulas computed, errors by field).
+
+        Used for field-by-field validation and live totals while a form is being filled in.
+        Attachments are not accepted here (nothing is stored)."""
+        entity = self.entity(entity_name)
+        data = {k: v for k, v in data.items() if not (k in entity.fields and entity.field(k).type == "attachment")}
+        with self.site.reading() as c:
+            existing = self.get(entity.name, record_id, conn=c) if record_id else None
+            values = dict(existing) if existing else self.new_record(entity.name)
+            try:
+                values.update(self._load(entity, data, partial=existing is not None))
+            except RecordInvalid as exc:
+                return values, exc.errors
+            try:
+                self._prepare(entity, values, existing, c)
+            except RecordInvalid as exc:
+                return values, exc.errors
+        return values, {}
+
+    def create(self, entity_name: str, data: dict, *, conn=None) -> dict:
+        entity = self.entity(entity_name)
+        self.policy.require(entity, "create")
+        values = self.new_record(entity.name)
+        values.update(self._load(entity, data, partial=False))
+        with self.site.writing(conn) as c:
+            children = self._prepare(entity, values, None, c)
+            now = _now()
+            row = {k: v for k, v in values.items() if k in self.tables[entity.name].c}
+            row.update(owner=self.actor.id, created_at=now, created_by=self.actor.id,
+                       updated_at=now, updated_by=self.actor.id, row_version=1)
+            for fld in entity.user_fields():
+                if fld.type == "autonumber":
+                    row[fld.name] = coding.next_code(c, self.tables.counters, entity.name, fld.name, fld.get("format"))
+            record_id = c.execute(sa.insert(self.tables[entity.name]).values(**row).returning(
+                self.tables[entity.name].c.id)).scalar_one()
+            self._save_children(c, entity, record_id, children, None)
+            self._history(c, entity, record_id, 1, "create", [])
+            record = self.get(entity.name, record_id, conn=c)
+            self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=True)
+        return record
+
+    def update(self, entity_name: str, record_id: int, data: dict, row_version: int | None, *, conn=None) -> dict:
+        entity = self.entity(entity_name)
+        with self.site.writing(conn) as c:
+            existing = self.get(entity.name, record_id, conn=c)
+            self.policy.require(entity, "write", existing)
+            if row_version is None:
+                raise RecordInvalid({"_record": [self.t("The form is missing its version; reload the page.", "表单缺少版本号，请刷新页面。")]})
+            if int(row_version) != existing["row_version"]:
+                raise self._conflict(c, entity, existing, int(row_version))
+            values = {k: v for k, v in existing.items()}
+            values.update(self._load(entity, data, partial=True))
+            children = self._prepare(entity, values, existing, c)
+            table = self.tables[entity.name]
+            changes = [
+                (f.name, existing.get(f.name), values.get(f.name))
+                for f in entity.user_fields()
+                if f.name in table.c and _differs(existing.get(f.name), values.get(f.name))
+            ]
+            child_changes = self._save_children(c, entity, record_id, children, existing)
+            if not changes and not child_changes:
+                return existing
+            new_version = existing["row_version"] + 1
+            update = {name: new for name, _, new in changes}
+            update.update(updated_at=_now(), updated_by=self.actor.id, row_version=new_version)
+            result = c.execute(sa.update(table).where(
+                table.c.id == record_id, table.c.row_version == existing["row_version"]).values(**update))
+            if result.rowcount != 1:
+                raise self._conflict(c, entity, self.get(entity.name, record_id, conn=c), int(row_version))
+            self._history(c, entity, record_id, new_version, "update", changes + child_changes)
+            record = self.get(entity.name, record_id, conn=c)
+            self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=False)
+        return record
+
+    def delete(self, entity_name: str, record_id: int, *, conn=None) -> None:
+        """Move a record to the recycle bin (restorable)."""
+        entity = self.entity(entity_name)
+        with self.site.writing(conn) as c:
+            record = self.get(entity.name, record_id, conn=c)
+            self.policy.require(entity, "delete", record)
+            self.site.pm.hook.before_record_delete(service=self, entity=entity, record=record)
+            self._set_deleted(c, entity, record, deleted=True)
+
+    def restore(self, entity_name: str, record_id: int, *, conn=None) -> dict:
+        entity = self.entity(entity_name)
+        with self.site.writing(conn) as c:
+            record = self.get(entity.name, record_id, deleted=True, conn=c)
+            self.policy.require(entity, "delete", record)
+            self._check_unique(c, entity, record, record_id)
+            self._set_deleted(c, entity, record, deleted=False)
+            return self.get(entity.name, record_id, conn=c)
+
+    def _set_deleted(self, c, entity: Entity, record: dict, deleted: bool) -> None:
+        table = self.tables[entity.name]
+        version = record["row_version"] + 1
+        now = _now()
+        c.execute(sa.update(table).where(table.c.id == record["id"]).values(
+            deleted_at=now if deleted else None, deleted_by=self.actor.id if deleted else None,
+            row_version=version, updated_at=now, updated_by=self.actor.id))
+        self._history(c, entity, record["id"], version, "delete" if deleted else "restore", [])
+
+    # ------------------------------------------------------------ validation
+    def _load(self, entity: Entity, data: dict, partial: bool) -> dict:
+        """Turn submitted input into typed values; refuse fields that cannot be set."""
+        if not isinstance(data, dict):
+            raise RecordInvalid({"_record": [self.t("Expected an object of field values.", "应提交字段值对象。")]})
+        errors: dict[str, list[str]] = {}
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            fld = entity.fields.get(name)
+            if fld is None:
+                errors.setdefault(name, []).append(self.t(f"Unknown field '{name}'.", f"未知字段“{name}”。"))
+                continue
+            ftype = self.types[fld.type]
+            if name in SERVER_OWNED or ftype.computed or fld.get("read_only"):
+                errors.setdefault(name, []).append(self.t(f"'{fld.label.en}' cannot be set here.", f"“{fld.label.zh}”不能在此修改。"))
+                continue
+            if not self.policy.can_edit_field(entity, name):
+                errors.setdefault(name, []).append(self.t(f"You may not change '{fld.label.en}'.", f"您无权修改“{fld.label.zh}”。"))
+                continue
+            if fld.type == "child_table":
+                values[name] = self._load_children(fld, raw, errors)
+                continue
+            if fld.type == "attachment":
+                values[name] = self.site.attachments.accept(fld, raw, self.lang, errors)
+                continue
+            if isinstance(raw, str):
+                raw = raw.strip()
+            if raw == "" or raw is None:
+                values[name] = None
+                continue
+            try:
+                value = ftype.input_field(fld, self.lang).deserialize(raw)
+            except ValidationError as exc:
+                msgs = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+                errors.setdefault(name, []).extend(str(m) for m in msgs)
+                continue
+            values[name] = ftype.normalize(value, fld)
+        if errors:
+            raise RecordInvalid(errors)
+        return values
+
+    def _load_children(self, fld: Field, rows: Any, errors: dict) -> list[dict]:
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            errors.setdefault(fld.name, []).append(self.t("Expected a list of lines.", "应提交明细行列表。"))
+            return []
+        child = self.meta.entity(fld.target)
+        link = fld.get("link_field")
+        loaded = []
+        for i, raw in enumerate(rows[:500]):
+            raw = dict(raw)
+            line_id = raw.pop("id", None)
+            raw.pop(link, None)
+            raw.pop("row_version", None)
+            try:
+                values = self.new_record(child.name) if not line_id else {}
+                values.update(self._load(child, raw, partial=bool(line_id)))
+            except RecordInvalid as exc:
+                for name, msgs in exc.errors.items():
+                    errors.setdefault(f"{fld.name}.{i}.{name}", []).extend(msgs)
+                continue
+            if line_id not in (None, ""):
+                try:
+                    values["id"] = int(line_id)
+                except (TypeError, ValueError):
+                    errors.setdefault(f"{fld.name}.{i}", []).append(self.t("Bad line id.", "明细行编号无效。"))
+            loaded.append(values)
+        return loaded
+
+    def _prepare(self, entity: Entity, values: dict, existing: dict | None, conn) -> dict[str, list[dict]]:
+        """Validate the whole record, compute child lines and formulas; return child lines."""
+        errors: dict[str, list[str]] = {}
+        children: dict[str, list[dict]] = {}
+        for child in entity.child_tables():
+            lines = values.get(child.name) or []
+            old = {r["id"]: r for r in (existing or {}).get(child.name, [])}
+            centity = self.meta.entity(child.target)
+            full_lines = []
+            for i, line in enumerate(lines):
+                if "id" in line and line["id"] not in old:
+                    errors.setdefault(f"{child.name}.{i}", []).append(self.t("This line belongs to another record.", "该明细行不属于此记录。"))
+                    continue
+                full = dict(old.get(line.get("id"), {}))
+                full.update(line)
+                line_errors = self._validate(centity, full, old.get(line.get("id")), conn, skip={child.get("link_field")})
+                for name, msgs in line_errors.items():
+                    errors.setdefault(f"{child.name}.{i}.{name}", []).extend(msgs)
+                self._formulas(centity, full)
+                full_lines.append(full)
+            children[child.name] = full_lines
+            values[child.name] = full_lines
+        self.site.pm.hook.before_record_save(service=self, entity=entity, values=values, existing=existing)
+        self._formulas(entity, values)
+        for name, msgs in self._validate(entity, values, existing, conn).items():
+            errors.setdefault(name, []).extend(msgs)
+        if errors:
+            raise RecordInvalid(errors)
+        return children
+
+    def _formulas(self, entity: Entity, values: dict) -> None:
+        for fld in entity.formulas():
+            try:
+                result = expressions.evaluate(fld.get("expression"), values)
+            except expressions.ExpressionError:
+                result = None
+            values[fld.name] = self.types["formula"].coerce(result, fld)
+
+    def visible(self, fld: Field, values: dict) -> bool:
+        condition = fld.get("visible_if")
+        if not condition:
+            return True
+        try:
+            return bool(expressions.evaluate(condition, values))
+        except expressions.ExpressionError:
+            return True
+
+    def is_required(self, fld: Field, values: dict) -> bool:
+        if fld.required:
+            return True
+        condition = fld.get("required_if")
+        if not condition:
+            return False
+        try:
+            return bool(expressions.evaluate(condition, values))
+        except expressions.ExpressionError:
+            return False
+
+    def _validate(self, entity: Entity, values: dict, existing: dict | None, conn, skip=frozenset()) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        for fld in entity.user_fields():
+            if fld.name in skip:
+                continue
+            ftype = self.types[fld.type]
+            value = values.get(fld.name)
+            if not self.visible(fld, values):
+                continue
+            empty = value is None or value == "" or (fld.type == "child_table" and not value)
+            if empty:
+                if not ftype.computed and self.is_required(fld, values):
+                    errors.setdefault(fld.name, []).append(self.t(f"{fld.label.en} is required.", f"请填写{fld.label.zh}。"))
+                continue
+            old = (existing or {}).get(fld.name)
+            if fld.type == "picklist":
+                self._check_option(entity, fld, value, old, values, errors)
+            elif fld.type == "multi_picklist":
+                picklist = self.meta.picklists[fld.picklist]
+                keys = json.loads(value) if isinstance(value, str) else value
+                old_keys = set(json.loads(old)) if old else set()
+                for key in keys:
+                    option = picklist.option(key)
+                    if option is None or (option.retired and key not in old_keys):
+                        errors.setdefault(fld.name, []).append(self.t(f"'{key}' is not an option.", f"“{key}”不是可选项。"))
+            elif fld.type in ("lookup", "user") and value != old:
+                if not self._target_exists(fld, value, conn):
+                    errors.setdefault(fld.name, []).append(self.t("Choose an existing record you can see.", "请选择一条存在且您可查看的记录。"))
+        if existing is None or existing.get("id") is not None:
+            self._collect_unique(conn, entity, values, (existing or {}).get("id"), errors)
+        for rule in entity.rules:
+            try:
+                ok = bool(expressions.evaluate(rule.expression, values))
+            except expressions.ExpressionError:
+                ok = False
+            if not ok:
+                errors.setdefault(rule.field or "_record", []).append(rule.message.get(self.lang))
+        return errors
+
+    def _check_option(self, entity, fld, value, old, values, errors) -> None:
+        picklist = self.meta.picklists[fld.picklist]
+        option = picklist.option(value)
+        if option is None or (option.retired and value != old):
+            errors.setdefault(fld.name, []).append(self.t("Choose one of the options.", "请从选项中选择。"))
+            return
+        parent_field = fld.get("depends_on")
+        if parent_field and option.parent != values.get(parent_field):
+            parent = entity.field(parent_field)
+            errors.setdefault(fld.name, []).append(self.t(
+                f"Does not belong to the chosen {parent.label.en}.", f"与所选{parent.label.zh}不匹配。"))
+
+    def _target_exists(self, fld: Field, value: int, conn) -> bool:
+        if fld.type == "user":
+            users = self.tables.users
+            return conn.execute(sa.select(users.c.id).where(users.c.id == value, users.c.is_active.is_(True))).first() is not None
+        tentity = self.meta.entity(fld.target)
+        ttable = self.tables[tentity.name]
+        return conn.execute(sa.select(ttable.c.id).where(ttable.c.id == value, self._visible(tentity, ttable))).first() is not None
+
+    def _collect_unique(self, conn, entity: Entity, values: dict, record_id, errors) -> None:
+        table = self.tables[entity.name]
+        for fld in entity.user_fields():
+            if not fld.get("unique") or values.get(fld.name) in (None, "") or fld.name not in table.c:
+                continue
+            stmt = sa.select(table.c.id).where(table.c[fld.name] == values[fld.name], table.c.deleted_at.is_(None))
+            if record_id is not None:
+                stmt = stmt.where(table.c.id != record_id)
+            if conn.execute(stmt.limit(1)).first() is not None:
+                errors.setdefault(fld.name, []).append(self.t(
+                    f"Another {entity.label.en.lower()} already has this {fld.label.en.lower()}.",
+                    f"已有其他{entity.label.zh}使用此{fld.label.zh}。"))
+
+    def _check_unique(self, conn, entity, record, record_id) -> None:
+        errors: dict[str, list[str]] = {}
+        self._collect_unique(conn, entity, record, record_id, errors)
+        if errors:
+            raise RecordInvalid(errors)
+
+    # ------------------------------------------------------ children, history
+    def _save_children(self, c, entity: Entity, record_id: int, children: dict, existing: dict | None) -> list:
+        changes = []
+        now = _now()
+        for child in entity.child_tables():
+            if child.name not in children:
+                continue
+            table = self.tables[child.target]
+            link = child.get("link_field")
+            old = {r["id"]: r for r in (existing or {}).get(child.name, [])}
+            keep = set()
+            cols = [n for n in table.c.keys() if n not in SERVER_OWNED and n not in ("row_version", link)]
+            for line in children[child.name]:
+                values = {k: line.get(k) for k in cols}
+                if line.get("id") in old:
+                    keep.add(line["id"])
+                    before = old[line["id"]]
+                    if any(_differs(before.get(k), values.get(k)) for k in cols):
+                        c.execute(sa.update(table).where(table.c.id == line["id"]).values(
+                            **values, updated_at=now, updated_by=self.actor.id, row_version=before["row_version"] + 1))
+                        changes.append((child.name, None, f"~{line['id']}"))
+                else:
+                    c.execute(sa.insert(table).values(**values, **{link: record_id}, owner=self.actor.id,
+                                                       created_at=now, created_by=self.actor.id, updated_at=now,
+                                                       updated_by=self.actor.id, row_version=1))
+                    changes.append((child.name, None, "+1"))
+            removed = [rid for rid in old if rid not in keep]
+            if removed:
+                c.execute(sa.delete(table).where(table.c.id.in_(removed)))
+                changes.append((child.name, f"-{len(removed)}", None))
+        if existing is None:
+            return []
+        # summarise line changes as one history entry per child table
+        summary = {}
+        for name, _, _ in changes:
+            summary[name] = summary.get(name, 0) + 1
+        return [(name, None, self.t(f"{n} line change(s)", f"{n} 处明细变更")) for name, n in summary.items()]
+
+    def _history(self, c, entity: Entity, record_id: int, version: int, action: str, changes: list) -> None:
+        hist = self.tables.history
+        now = _now()
+        rows = [dict(entity=entity.name, record_id=record_id, row_version=version, action=action,
+                     field=name, old_value=_text(old), new_value=_text(new), user_id=self.actor.id, at=now)
+                for name, old, new in changes]
+        if not rows:
+            rows = [dict(entity=entity.name, record_id=record_id, row_version=version, action=action,
+                         field=None, old_value=None, new_value=None, user_id=self.actor.id, at=now)]
+        c.execute(sa.insert(hist), rows)
+
+    def _conflict(self, c, entity: Entity, current: dict, seen_version: int) -> Conflict:
+        hist, users = self.tables.history, self.tables.users
+        rows = c.execute(
+            sa.select(hist.c.field, hist.c.old_value, hist.c.new_value, hist.c.at, hist.c.action,
+                      users.c.display_name.label("user_name"))
+            .select_from(hist.outerjoin(users, users.c.id == hist.c.user_id))
+            .where(hist.c.entity == entity.name, hist.c.record_id == current["id"], hist.c.row_version > seen_version)
+            .order_by(hist.c.id)
+        ).mappings().all()
+        changes = [dict(r) for r in rows]
+        return Conflict(self.t(
+            "Someone else saved this record after you opened it. Your changes were not saved; review theirs below and apply yours again.",
+            "在您打开此记录后，其他人已保存了它。您的修改未保存；请查看下面的变更后重新修改。"), changes, current)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _differs(a, b) -> bool:
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        try:
+            return Decimal(str(a)) != Decimal(str(b)) if a is not None and b is not None else a is not b
+        except Exception:
+            return True
+    if isinstance(a, list) or isinstance(b, list):
+        return False  # child tables are compared line by line
+    return a != b
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)[:2000]

@@ -1,0 +1,85 @@
+"""Sign in and out, the language switch, and loading the signed-in user on each request."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+
+from kehu.web.i18n import LANGUAGES, gettext as _
+
+bp = Blueprint("auth", __name__)
+
+
+class User(UserMixin):
+    def __init__(self, row: dict):
+        self.row = row
+        self.id = row["id"]
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.row["is_active"])
+
+    @property
+    def display_name(self) -> str:
+        return self.row["display_name"]
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.row["is_admin"])
+
+
+def load_user(user_id: str):
+    """Read the user on every request, so a deactivation takes effect at once."""
+    try:
+        row = current_app.extensions["kehu"].user(int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return User(row) if row and row["is_active"] else None
+
+
+def unauthorized():
+    if request.path.startswith("/api/"):
+        return {"error": {"code": "unauthorized", "message": _("Please sign in to continue.")}}, 401
+    if request.headers.get("HX-Request"):
+        return "", 401, {"HX-Redirect": url_for("auth.login", next=request.full_path)}
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never an absolute URL or a scheme-relative one."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.home")
+    return target
+
+
+@bp.route("/-/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        site = current_app.extensions["kehu"]
+        row = site.authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+        if row is None:
+            error = _("Wrong username or password, or the account is deactivated.")
+        else:
+            session.clear()
+            login_user(User(row))
+            if row.get("locale") in LANGUAGES and "lang" not in session:
+                session["lang"] = row["locale"]
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/-/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/-/lang", methods=["POST"])
+def set_language():
+    lang = request.form.get("lang")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,50 @@
+"""The home page and the helpers every template can use."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+
+from kehu.web import i18n
+from kehu.web.i18n import gettext as _
+
+bp = Blueprint("pages", __name__)
+
+
+def site():
+    return current_app.extensions["kehu"]
+
+
+def register_template_helpers(app) -> None:
+    @app.context_processor
+    def helpers():
+        values = {
+            "_": _,
+            "lang": i18n.lang(),
+            "label": lambda obj: obj.get(i18n.lang()) if obj is not None else "",
+            "meta": site().metadata,
+            "csrf": generate_csrf,
+        }
+        for extra in site().pm.hook.extra_template_vars(template=None, request=request):
+            values.update(extra or {})
+        return values
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.headers.get("HX-Request") is not None or request.endpoint and request.endpoint.startswith("records."):
+            response.vary.add("HX-Request")
+        return response
+
+
+@bp.route("/")
+@login_required
+def home():
+    svc = site().records(site().actor(current_user.row), i18n.lang())
+    counts = []
+    for module, entities in site().metadata.nav():
+        counts.append((module, [(e, svc.count(e.name)) for e in entities]))
+    return render_template("home.html", groups=counts)

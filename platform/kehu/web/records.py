@@ -1,0 +1,346 @@
+"""Record pages under /app/<entity>/: list, detail, create, edit, delete, restore, and the
+htmx endpoints a form uses (field validation, live formulas, cascading options, lookups).
+
+Views are thin: they turn requests into record-service calls and render the result.
+Helper endpoints live under ``/app/<entity>/-/`` so they can never clash with record ids.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from htmx_flask import make_response as hx_response
+from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
+
+from kehu.errors import Conflict, NotFound, RecordInvalid
+from kehu.records.query import Filter, ListQuery, parse
+from kehu.web import i18n
+from kehu.web.i18n import gettext as _
+from kehu.web.render import DisplayContext
+
+bp = Blueprint("records", __name__, url_prefix="/app")
+
+CONTROL_KEYS = {"csrf_token", "_action", "row_version"}
+_CHILD_KEY = re.compile(r"^([a-z][a-z0-9_]{1,39})-(\d{1,4})-([a-z][a-z0-9_]{1,39})$")
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    return None
+
+
+def site():
+    return current_app.extensions["kehu"]
+
+
+def service():
+    return site().records(site().actor(current_user.row), i18n.lang())
+
+
+def entity_or_404(name: str):
+    entity = site().metadata.entities.get(name)
+    if entity is None:
+        abort(404)
+    return entity
+
+
+def partial_or_page(partial: str, page_template, **context):
+    """The htmx swap and the full page render the same partial."""
+    htmx = request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")
+    return render_template(partial if htmx else page_template, **context)
+
+
+def templates(kind: str, entity: str) -> list[str]:
+    """Per-entity templates first, so a pack or site can override one entity's page."""
+    return [f"records/{kind}-{entity}.html", f"records/{kind}.html"]
+
+
+# ------------------------------------------------------------------- list
+@bp.route("/<entity>/")
+def list_view(entity):
+    ent = entity_or_404(entity)
+    if ent.child_of:
+        abort(404)
+    meta = site().metadata
+    layout = meta.layout(ent.name, "list")
+    query = parse(ent, layout, request.args, site().field_types, i18n.lang())
+    columns = [c for c in layout.columns if c in ent.fields]
+    page = service().list(ent.name, query, columns + [ent.title_field])
+    ctx = DisplayContext(site(), i18n.lang(), page.labels, ent.name)
+    filter_fields = [ent.field(f) for f in (layout.filters or ()) if f in ent.fields]
+    filter_labels = _filter_labels(ent, query)
+    context = dict(entity=ent, layout=layout, query=query, page=page, columns=[ent.field(c) for c in columns],
+                   ctx=ctx, filter_fields=filter_fields, filter_labels=filter_labels, url_with=_url_with(ent, query))
+    html = partial_or_page("records/_list.html", templates("list", ent.name), **context)
+    response = hx_response(html)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _filter_labels(ent, query: ListQuery) -> dict:
+    """Labels for the lookup values currently used as filters (to show in the filter bar)."""
+    wanted = [f for f in query.filters if ent.field(f.field).type in ("lookup", "user")]
+    if not wanted:
+        return {}
+    rows = [{f.field: v for f in wanted for v in f.values}]
+    with site().reading() as conn:
+        return service().labels_for(ent, rows, [f.field for f in wanted], conn)
+
+
+def _url_with(ent, query: ListQuery):
+    def build(**changes) -> str:
+        params = [(k, v) for k, v in query.params() if k not in changes]
+        for key, value in changes.items():
+            if value not in (None, ""):
+                params.append((key, value))
+        if "page" not in changes and query.page > 1:
+            params.append(("page", query.page))
+        return url_for("records.list_view", entity=ent.name) + ("?" + urlencode(params) if params else "")
+    return build
+
+
+# ----------------------------------------------------------------- detail
+@bp.route("/<entity>/<int:record_id>")
+def detail(entity, record_id):
+    ent = entity_or_404(entity)
+    svc = service()
+    record = svc.get(ent.name, record_id)
+    meta = site().metadata
+    layout = meta.layout(ent.name, "detail")
+    with site().reading() as conn:
+        labels = svc.labels_for(ent, [record], ent.fields, conn)
+        for child in ent.child_tables():
+            labels.update(svc.labels_for(meta.entity(child.target), record[child.name], meta.entity(child.target).fields, conn))
+    related = []
+    for rel in layout.related:
+        rent = meta.entity(rel.entity)
+        query = ListQuery(filters=[Filter(rel.field, "eq", (record_id,), (str(record_id),))], per_page=rel.limit)
+        columns = [c for c in (rel.columns or meta.layout(rel.entity, "list").columns) if c in rent.fields]
+        page = svc.list(rel.entity, query, columns + [rent.title_field])
+        related.append((rel, rent, [rent.field(c) for c in columns], page,
+                        DisplayContext(site(), i18n.lang(), page.labels, rent.name),
+                        url_for("records.list_view", entity=rel.entity) + "?" + urlencode(query.params())))
+    history = svc.history(ent.name, record_id)
+    ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
+    return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout,
+                           ctx=ctx, related=related, history=history, title=svc.title_of(ent, record))
+
+
+@bp.route("/<entity>/<int:record_id>/file/<field>")
+def attachment(entity, record_id, field):
+    ent = entity_or_404(entity)
+    record = service().get(ent.name, record_id)
+    fld = ent.fields.get(field)
+    if fld is None or fld.type != "attachment" or not record.get(field):
+        abort(404)
+    info = site().field_types["attachment"].decode(record[field])
+    try:
+        path = site().attachments.path(info)
+    except FileNotFoundError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=info["name"])
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ------------------------------------------------------------------ forms
+def form_data(ent, layout) -> dict:
+    """Submitted form fields as service input. Unknown keys are passed on so the service
+    can refuse them by name (no silent mass assignment)."""
+    form, files = request.form, request.files
+    data: dict = {}
+    children: dict[str, dict[int, dict]] = {}
+    for key in form.keys():
+        if key in CONTROL_KEYS or key.endswith("__remove") or key.endswith("__search"):
+            continue
+        match = _CHILD_KEY.match(key)
+        if match and match.group(1) in ent.fields and ent.field(match.group(1)).type == "child_table":
+            name, index, column = match.group(1), int(match.group(2)), match.group(3)
+            children.setdefault(name, {}).setdefault(index, {})[column] = form.get(key)
+            continue
+        if key.endswith("__present"):
+            base = key[: -len("__present")]
+            fld = ent.fields.get(base)
+            if fld is not None and fld.type == "child_table":
+                children.setdefault(base, {})
+            elif fld is not None and fld.type == "boolean" and base not in form:
+                data[base] = "false"
+            elif fld is not None and fld.type == "multi_picklist" and base not in form:
+                data[base] = []
+            continue
+        fld = ent.fields.get(key)
+        if fld is not None and fld.type == "multi_picklist":
+            data[key] = form.getlist(key)
+        elif fld is not None and fld.type == "boolean":
+            data[key] = form.getlist(key)[-1]
+        else:
+            data[key] = form.get(key)
+    for name, rows in children.items():
+        data[name] = [rows[i] for i in sorted(rows)]
+    for key, upload in files.items():
+        if upload and upload.filename:
+            data[key] = upload
+    for key in form.keys():
+        if key.endswith("__remove") and key[: -len("__remove")] in ent.fields:
+            data[key[: -len("__remove")]] = None
+    return data
+
+
+def _form_context(ent, record: dict, errors=None, conflict=None, record_id=None):
+    meta = site().metadata
+    svc = service()
+    with site().reading() as conn:
+        labels = svc.labels_for(ent, [record], ent.fields, conn)
+        for child in ent.child_tables():
+            centity = meta.entity(child.target)
+            labels.update(svc.labels_for(centity, record.get(child.name) or [], centity.fields, conn))
+    return dict(entity=ent, record=record, layout=meta.layout(ent.name, "form"), errors=errors or {},
+                conflict=conflict, record_id=record_id, ctx=DisplayContext(site(), i18n.lang(), labels, ent.name),
+                svc=svc, title=svc.title_of(ent, record) if record_id else None)
+
+
+def render_form(ent, record, status=200, **kwargs):
+    context = _form_context(ent, record, **kwargs)
+    html = partial_or_page("records/_form.html", templates("form", ent.name), **context)
+    response = hx_response(html, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _after_save(ent, record):
+    action = request.form.get("_action", "save")
+    if action == "save_new":
+        target = url_for("records.new", entity=ent.name)
+    elif action == "save_close":
+        target = url_for("records.detail", entity=ent.name, record_id=record["id"])
+    else:
+        target = url_for("records.edit", entity=ent.name, record_id=record["id"], saved=1)
+    if request.headers.get("HX-Request"):
+        return hx_response("", 204, redirect=target)
+    return redirect(target, 303)
+
+
+@bp.route("/<entity>/new", methods=["GET", "POST"])
+def new(entity):
+    ent = entity_or_404(entity)
+    if ent.child_of:
+        abort(404)
+    svc = service()
+    if request.method == "GET":
+        return render_form(ent, svc.new_record(ent.name))
+    data = form_data(ent, site().metadata.layout(ent.name, "form"))
+    try:
+        record = svc.create(ent.name, data)
+    except RecordInvalid as exc:
+        values, _errors = svc.check(ent.name, {k: v for k, v in data.items() if k in ent.fields})
+        return render_form(ent, values, 422, errors=exc.errors)
+    return _after_save(ent, record)
+
+
+@bp.route("/<entity>/<int:record_id>/edit", methods=["GET", "POST"])
+def edit(entity, record_id):
+    ent = entity_or_404(entity)
+    svc = service()
+    if request.method == "GET":
+        return render_form(ent, svc.get(ent.name, record_id), record_id=record_id)
+    data = form_data(ent, site().metadata.layout(ent.name, "form"))
+    try:
+        record = svc.update(ent.name, record_id, data, _int(request.form.get("row_version")))
+    except RecordInvalid as exc:
+        values, _errors = svc.check(ent.name, {k: v for k, v in data.items() if k in ent.fields}, record_id)
+        values["row_version"] = _int(request.form.get("row_version"))
+        return render_form(ent, values, 422, errors=exc.errors, record_id=record_id)
+    except Conflict as exc:
+        values, _errors = svc.check(ent.name, {k: v for k, v in data.items() if k in ent.fields}, record_id)
+        values["row_version"] = _int(request.form.get("row_version"))
+        return render_form(ent, values, 409, conflict=exc, record_id=record_id)
+    return _after_save(ent, record)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/<entity>/<int:record_id>/delete", methods=["POST"])
+def delete(entity, record_id):
+    ent = entity_or_404(entity)
+    service().delete(ent.name, record_id)
+    target = url_for("records.list_view", entity=ent.name)
+    if request.headers.get("HX-Request"):
+        return hx_response("", 204, redirect=target)
+    return redirect(target, 303)
+
+
+@bp.route("/<entity>/<int:record_id>/restore", methods=["POST"])
+def restore(entity, record_id):
+    ent = entity_or_404(entity)
+    service().restore(ent.name, record_id)
+    target = url_for("records.detail", entity=ent.name, record_id=record_id)
+    if request.headers.get("HX-Request"):
+        return hx_response("", 204, redirect=target)
+    return redirect(target, 303)
+
+
+# ---------------------------------------------------------- htmx helpers
+@bp.route("/<entity>/-/validate/<field>", methods=["POST"])
+def validate_field(entity, field):
+    """Errors of one field, computed over the whole form as it stands (rules included)."""
+    ent = entity_or_404(entity)
+    if field not in ent.fields:
+        abort(404)
+    data = form_data(ent, site().metadata.layout(ent.name, "form"))
+    record_id = _int(request.args.get("id"))
+    _values, errors = service().check(ent.name, {k: v for k, v in data.items() if k in ent.fields}, record_id)
+    return render_template("records/_errors.html", name=field, messages=errors.get(field, []))
+
+
+@bp.route("/<entity>/-/compute", methods=["POST"])
+def compute(entity):
+    """Formula values (line amounts, totals) of the form as it stands, swapped out of band."""
+    ent = entity_or_404(entity)
+    data = form_data(ent, site().metadata.layout(ent.name, "form"))
+    values, _errors = service().check(ent.name, {k: v for k, v in data.items() if k in ent.fields}, _int(request.args.get("id")))
+    ctx = DisplayContext(site(), i18n.lang(), {}, ent.name)
+    return render_template("records/_computed.html", entity=ent, values=values, ctx=ctx, meta=site().metadata)
+
+
+@bp.route("/<entity>/-/options/<field>")
+def options(entity, field):
+    """Options of a cascading picklist for the chosen parent value."""
+    ent = entity_or_404(entity)
+    fld = ent.fields.get(field)
+    if fld is None or fld.type != "picklist" or not fld.get("depends_on"):
+        abort(404)
+    parent_value = request.args.get(fld.get("depends_on")) or None
+    picklist = site().metadata.picklists[fld.picklist]
+    opts = picklist.active(parent_value) if parent_value else []
+    return render_template("records/_options.html", options=opts, selected=request.args.get(field))
+
+
+@bp.route("/<entity>/-/lookup/<field>")
+def lookup(entity, field):
+    """Type-ahead for a lookup or user field: only records the user can read."""
+    ent = entity_or_404(entity)
+    fld = ent.fields.get(field)
+    if fld is None and "." in field:
+        child, _, column = field.partition(".")
+        cfld = ent.fields.get(child)
+        if cfld is not None and cfld.type == "child_table":
+            fld = site().metadata.entity(cfld.target).fields.get(column)
+    if fld is None or fld.type not in ("lookup", "user"):
+        abort(404)
+    term = next((v for k, v in request.args.items() if k.endswith("__search")), request.args.get("q", ""))
+    if fld.type == "user":
+        results = site().user_choices(term)
+    else:
+        results = service().search_lookup(fld.target, term)
+    return render_template("records/_lookup_results.html", results=results, target=request.args.get("target", ""))

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Quick start: set up and run the whole test suite, on SQLite and then on PostgreSQL.
+# Installs Debian's Chromium (browser tests) and starts PostgreSQL when it can (root, apt).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Debian chromium and a CJK font for browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei) >/tmp/kehu-apt.log 2>&1 \
+    || echo "!! could not install chromium (see /tmp/kehu-apt.log); browser tests will be skipped"
+fi
+
+PG_URL=${KEHU_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    echo "== starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -q && break; sleep 0.5; done
+  fi
+fi
+
+echo "== test suite on SQLite"
+.venv/bin/python -m pytest "$@"
+sqlite_rc=$?
+
+pg_rc=0
+if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+  echo "== test suite on PostgreSQL ($PG_URL)"
+  KEHU_TEST_DATABASE_URL=$PG_URL .venv/bin/python -m pytest -m "not browser" "$@"
+  pg_rc=$?
+else
+  echo "!! PostgreSQL is not running on 127.0.0.1:5432; the PostgreSQL run is skipped"
+  [ "${CI:-}" = "true" ] && pg_rc=1
+fi
+[ $sqlite_rc -eq 0 ] && [ $pg_rc -eq 0 ]

@@ -1,0 +1,149 @@
+"""Fixtures: a fresh site or app per test, from a small fixture pack or the real packs.
+
+The database comes from KEHU_TEST_DATABASE_URL (SQLite in tmp_path when unset). On
+PostgreSQL every test gets a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from bs4 import BeautifulSoup
+
+from kehu import create_app
+from kehu.metadata.loader import base_pack_path, discover_packs
+from kehu.site import Site
+
+FIXTURE_PACK = Path(__file__).parent / "fixture_pack"
+REPO = base_pack_path()
+PG_URL = os.environ.get("KEHU_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path}/kehu.db"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.schema.CreateSchema(schema))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(sa.schema.DropSchema(schema, cascade=True))
+    admin.dispose()
+
+
+def make_site(db_url, tmp_path, packs=None, migrate=True) -> Site:
+    site = Site(db_url, packs or [FIXTURE_PACK], tmp_path)
+    if migrate:
+        site.migrate()
+    return site
+
+
+@pytest.fixture
+def site(db_url, tmp_path):
+    site = make_site(db_url, tmp_path)
+    yield site
+    site.engine.dispose()
+
+
+@pytest.fixture
+def admin_id(site):
+    return site.create_user("admin", "secret-pw", "管理员", is_admin=True, locale="en")
+
+
+@pytest.fixture
+def svc(site, admin_id):
+    return site.records(site.actor(site.user(admin_id)), "en")
+
+
+def real_packs():
+    return discover_packs(REPO, REPO / "plugins")
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    app = create_app({
+        "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret",
+        "BASE_PACK": FIXTURE_PACK, "PLUGINS_DIR": None,
+    })
+    site = app.extensions["kehu"]
+    site.migrate()
+    site.create_user("admin", "secret-pw", "管理员", is_admin=True, locale="en")
+    yield app
+    site.engine.dispose()
+
+
+@pytest.fixture
+def real_app(db_url, tmp_path):
+    """The app over the real base pack and plugins (customer, quote, ...)."""
+    app = create_app({"DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret"})
+    site = app.extensions["kehu"]
+    site.migrate()
+    site.create_user("admin", "secret-pw", "管理员", is_admin=True, locale="en")
+    yield app
+    site.engine.dispose()
+
+
+class Client:
+    """Flask's test client plus sign-in and CSRF tokens read from the pages themselves."""
+
+    def __init__(self, flask_client):
+        self.c = flask_client
+        self.token = None
+
+    def __getattr__(self, name):
+        return getattr(self.c, name)
+
+    def csrf(self) -> str:
+        if self.token is None:
+            page = self.c.get("/-/login")
+            self.token = soup(page)["input[name=csrf_token]"][0]["value"]
+        return self.token
+
+    def login(self, username="admin", password="secret-pw", lang="en"):
+        response = self.c.post("/-/login", data={"username": username, "password": password, "csrf_token": self.csrf()})
+        self.token = None
+        if lang:
+            self.c.post("/-/lang", data={"lang": lang, "csrf_token": self.csrf(), "next": "/"})
+        return response
+
+    def post_form(self, url, data=None, htmx=False, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf())
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.c.post(url, data=data, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def real_client(real_app):
+    return Client(real_app.test_client())
+
+
+class Soup:
+    def __init__(self, html: str):
+        self.doc = BeautifulSoup(html, "html.parser")
+
+    def __getitem__(self, selector):
+        return self.doc.select(selector)
+
+    def text(self, selector) -> str:
+        found = self.doc.select_one(selector)
+        return found.get_text(" ", strip=True) if found else ""
+
+
+def soup(response) -> Soup:
+    return Soup(response.get_data(as_text=True))
