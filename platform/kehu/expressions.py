@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from simpleeval import SimpleEval
 
 MAX_LENGTH = 2000
+MAX_DEPTH = 100
 
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Call,
@@ -85,15 +86,6 @@ FUNCTIONS = {
 }
 
 
-class _DecimalLiterals(ast.NodeTransformer):
-    """Turn float literals into Decimals so money arithmetic stays exact."""
-
-    def visit_Constant(self, node):
-        if isinstance(node.value, float):
-            return ast.copy_location(ast.Constant(Decimal(repr(node.value))), node)
-        return node
-
-
 @lru_cache(maxsize=4096)
 def parse(source: str) -> ast.Expression:
     """Parse and check the shape of an expression; raise ExpressionError if it is not allowed."""
@@ -104,21 +96,40 @@ def parse(source: str) -> ast.Expression:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"does not parse: {exc.msg} (column {exc.offset})") from None
+        where = f" (column {exc.offset})" if exc.offset else ""
+        raise ExpressionError(f"does not parse: {exc.msg}{where}") from None
+    except (ValueError, RecursionError, MemoryError):  # NUL bytes, absurd nesting
+        raise ExpressionError("does not parse") from None
+    # one iterative pass (no recursion, so deep trees cannot overflow the stack here)
+    depth = {id(tree): 0}
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(f"'{type(node).__name__}' is not allowed in expressions")
+        level = depth[id(node)]
+        if level > MAX_DEPTH:
+            # evaluation recurses once per level: keep it far from Python's recursion limit
+            raise ExpressionError(f"expression nested more than {MAX_DEPTH} levels deep")
+        for child in ast.iter_child_nodes(node):
+            depth[id(child)] = level + 1
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                name = getattr(node.func, "id", "?")
+            if not isinstance(node.func, ast.Name):
+                what = type(node.func).__name__
                 raise ExpressionError(
-                    f"unknown function '{name}'; available: {', '.join(sorted(FUNCTIONS))}"
+                    f"'{what}' is not allowed in expressions" if not isinstance(node.func, _ALLOWED_NODES)
+                    else f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}"
+                )
+            if node.func.id not in FUNCTIONS:
+                raise ExpressionError(
+                    f"unknown function '{node.func.id}'; available: {', '.join(sorted(FUNCTIONS))}"
                 )
             if node.keywords:
                 raise ExpressionError("keyword arguments are not allowed")
-        if isinstance(node, ast.Constant) and isinstance(node.value, (bytes, complex)):
-            raise ExpressionError("only numbers, text and booleans are allowed as constants")
-    return _DecimalLiterals().visit(tree)
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (bytes, complex)):
+                raise ExpressionError("only numbers, text and booleans are allowed as constants")
+            if isinstance(node.value, float):  # exact Decimal literals, so money arithmetic stays exact
+                node.value = Decimal(repr(node.value))
+    return tree
 
 
 def names(source: str) -> set[str]:
@@ -143,12 +154,23 @@ def check(source: str, known: Iterable[str]) -> None:
         raise ExpressionError(f"unknown field {', '.join(repr(u) for u in unknown)}" + (f" ({hint})" if hint else ""))
 
 
+class _Evaluator(SimpleEval):
+    """simpleeval plus list and tuple literals, so ``status in ['a', 'b']`` works (plain
+    SimpleEval refuses them at run time). :func:`parse` has already rejected every other
+    compound node (dicts, sets, comprehensions)."""
+
+    def __init__(self, names):
+        super().__init__(names=names, functions=FUNCTIONS)
+        self.nodes[ast.List] = lambda node: [self._eval(item) for item in node.elts]
+        self.nodes[ast.Tuple] = lambda node: tuple(self._eval(item) for item in node.elts)
+
+
 def evaluate(source: str, values: dict[str, Any]) -> Any:
     """Evaluate an expression over ``values``; raise ExpressionError on any failure."""
     tree = parse(source)
     env = dict(CONSTANTS)
     env.update({k: _number(v) for k, v in values.items()})
-    evaluator = SimpleEval(names=env, functions=FUNCTIONS)
+    evaluator = _Evaluator(env)
     try:
         return evaluator.eval(source, previously_parsed=tree.body)
     except Exception as exc:  # any runtime failure of user metadata becomes one error type

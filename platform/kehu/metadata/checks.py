@@ -76,12 +76,13 @@ def _entity(doc: Document, merged: Merged, field_types: Mapping, problems: list[
             continue
         if merged.field_docs.get((name, fname)) is doc and "label" not in fdef:
             add(doc.problem(path, "a field needs a 'label' with en and zh"))
+        article = "an" if ftype_name[:1] in "aeiou" else "a"
         for prop in fdef:
             if prop not in COMMON_PROPS and prop not in ftype.props:
-                add(doc.problem(path + (prop,), f"'{prop}' does not apply to a {ftype_name} field"))
+                add(doc.problem(path + (prop,), f"'{prop}' does not apply to {article} {ftype_name} field"))
         for prop in ftype.requires:
             if prop not in all_fields.get(fname, fdef):
-                add(doc.problem(path, f"a {ftype_name} field needs '{prop}'"))
+                add(doc.problem(path, f"{article} {ftype_name} field needs '{prop}'"))
         _field_refs(doc, path, name, fname, all_fields.get(fname, fdef), merged, known, problems)
     if "child_of" in data and data["child_of"] not in merged.entities:
         add(doc.problem(("child_of",), f"unknown entity '{data['child_of']}'.{did_you_mean(data['child_of'], merged.entities)}"))
@@ -217,7 +218,8 @@ def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem])
         tfields = merged.entities[target].get("fields", {})
         link = tfields.get(rel["field"])
         if link is None or link.get("type") != "lookup" or link.get("entity") != entity:
-            add(doc.problem(("related", i, "field"), f"'{target}.{rel['field']}' is not a lookup to '{entity}'.{did_you_mean(rel['field'], tfields)}"))
+            links = [n for n, f in tfields.items() if f.get("type") == "lookup" and f.get("entity") == entity]
+            add(doc.problem(("related", i, "field"), f"'{target}.{rel['field']}' is not a lookup to '{entity}'.{did_you_mean(rel['field'], links)}"))
         tknown = _fields_of(merged, target)
         for j, col in enumerate(rel.get("columns", [])):
             if col not in tknown:

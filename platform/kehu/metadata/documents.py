@@ -94,8 +94,10 @@ def read_document(path: Path, display: str, problems: list[Problem]) -> Document
         return None
     try:
         doc.data = _Builder(doc, problems).build(node, ())
-    except yaml.YAMLError as exc:
-        problems.append(Problem(display, 1, "", f"not valid YAML: {exc}"))
+    except yaml.YAMLError as exc:  # e.g. an unknown tag: report its line, in one line
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problems.append(Problem(display, line, "", f"not valid YAML: {getattr(exc, 'problem', None) or exc}"))
         return None
     if not isinstance(doc.data, dict):
         problems.append(doc.problem((), "a metadata document must be a mapping with a 'kind'"))

@@ -117,7 +117,11 @@ def validate_shape(doc: Document, problems: list[Problem]) -> bool:
                 path = path + (extra[0],)
         elif "propertyNames" in err.schema_path and isinstance(err.instance, str):
             path = path + (err.instance,)
-            message = f"'{err.instance}' is not a valid name (lower-case ASCII letters, digits and _, starting with a letter, 2-40 characters)"
+            choices = err.schema.get("enum") if isinstance(err.schema, dict) else None
+            if choices:  # a fixed set of keys (e.g. a role's actions)
+                message = f"unknown key '{err.instance}'; one of: {', '.join(choices)}.{did_you_mean(err.instance, choices)}"
+            else:
+                message = f"'{err.instance}' is not a valid name (lower-case ASCII letters, digits and _, starting with a letter, 2-40 characters)"
         elif err.validator == "pattern" and isinstance(err.instance, str):
             message = f"'{err.instance}' is not a valid name here (expected pattern {err.validator_value})"
         problems.append(doc.problem(path, message))

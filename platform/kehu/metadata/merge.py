@@ -145,15 +145,24 @@ def _layout(out: Merged, doc: Document, problems: list[Problem]) -> None:
         return
     target = out.layouts[key]
     sections = {s["name"]: s for s in target.setdefault("sections", [])}
-    for section in data.get("sections", []):
+    for i, section in enumerate(data.get("sections", [])):
         existing = sections.get(section["name"])
+        # a field sits in one section only: one placed by an earlier pack elsewhere is refused
+        placed = {f: s["name"] for s in target["sections"] if s is not existing for f in s.get("fields", [])}
+        fields = []
+        for j, fname in enumerate(section.get("fields", [])):
+            if fname in placed:
+                problems.append(doc.problem(("sections", i, "fields", j), f"field '{fname}' is already placed in section '{placed[fname]}' of {out.layout_docs[key].file}"))
+            else:
+                fields.append(fname)
         if existing is None:
-            target["sections"].append(copy.deepcopy(section))
+            target["sections"].append(dict(copy.deepcopy(section), fields=fields))
+            sections[section["name"]] = target["sections"][-1]
             continue
         for prop in ("label", "tab", "columns"):
             if prop in section:
                 existing[prop] = copy.deepcopy(section[prop])
-        existing.setdefault("fields", []).extend(f for f in section.get("fields", []) if f not in existing["fields"])
+        existing.setdefault("fields", []).extend(f for f in fields if f not in existing["fields"])
     related = target.setdefault("related", [])
     for item in data.get("related", []):
         if not any(r["entity"] == item["entity"] and r["field"] == item["field"] for r in related):

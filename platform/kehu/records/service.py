@@ -218,12 +218,10 @@ class RecordService:
         with self.site.reading() as c:
             existing = self.get(entity.name, record_id, conn=c) if record_id else None
             values = dict(existing) if existing else self.new_record(entity.name)
+            errors: dict[str, list[str]] = {}
+            values.update(self._load(entity, data, partial=existing is not None, errors=errors))
             try:
-                values.update(self._load(entity, data, partial=existing is not None))
-            except RecordInvalid as exc:
-                return values, exc.errors
-            try:
-                self._prepare(entity, values, existing, c)
+                self._prepare(entity, values, existing, c, errors)
             except RecordInvalid as exc:
                 return values, exc.errors
         return values, {}
@@ -232,9 +230,10 @@ class RecordService:
         entity = self.entity(entity_name)
         self.policy.require(entity, "create")
         values = self.new_record(entity.name)
-        values.update(self._load(entity, data, partial=False))
+        errors: dict[str, list[str]] = {}
+        values.update(self._load(entity, data, partial=False, errors=errors))
         with self.site.writing(conn) as c:
-            children = self._prepare(entity, values, None, c)
+            children = self._prepare(entity, values, None, c, errors)
             now = _now()
             row = {k: v for k, v in values.items() if k in self.tables[entity.name].c}
             row.update(owner=self.actor.id, created_at=now, created_by=self.actor.id,
@@ -260,8 +259,9 @@ class RecordService:
             if int(row_version) != existing["row_version"]:
                 raise self._conflict(c, entity, existing, int(row_version))
             values = {k: v for k, v in existing.items()}
-            values.update(self._load(entity, data, partial=True))
-            children = self._prepare(entity, values, existing, c)
+            errors: dict[str, list[str]] = {}
+            values.update(self._load(entity, data, partial=True, errors=errors))
+            children = self._prepare(entity, values, existing, c, errors)
             table = self.tables[entity.name]
             changes = [
                 (f.name, existing.get(f.name), values.get(f.name))
@@ -311,11 +311,15 @@ class RecordService:
         self._history(c, entity, record["id"], version, "delete" if deleted else "restore", [])
 
     # ------------------------------------------------------------ validation
-    def _load(self, entity: Entity, data: dict, partial: bool) -> dict:
-        """Turn submitted input into typed values; refuse fields that cannot be set."""
+    def _load(self, entity: Entity, data: dict, partial: bool, errors: dict[str, list[str]] | None = None) -> dict:
+        """Turn submitted input into typed values; refuse fields that cannot be set.
+
+        With ``errors`` given, problems are added to it (so the caller can also run the
+        record-level checks and show every message at once); otherwise they are raised."""
         if not isinstance(data, dict):
             raise RecordInvalid({"_record": [self.t("Expected an object of field values.", "应提交字段值对象。")]})
-        errors: dict[str, list[str]] = {}
+        collect = errors is not None
+        errors = errors if collect else {}
         values: dict[str, Any] = {}
         for name, raw in data.items():
             fld = entity.fields.get(name)
@@ -347,7 +351,7 @@ class RecordService:
                 errors.setdefault(name, []).extend(str(m) for m in msgs)
                 continue
             values[name] = ftype.normalize(value, fld)
-        if errors:
+        if errors and not collect:
             raise RecordInvalid(errors)
         return values
 
@@ -378,9 +382,13 @@ class RecordService:
             loaded.append(values)
         return loaded
 
-    def _prepare(self, entity: Entity, values: dict, existing: dict | None, conn) -> dict[str, list[dict]]:
-        """Validate the whole record, compute child lines and formulas; return child lines."""
-        errors: dict[str, list[str]] = {}
+    def _prepare(self, entity: Entity, values: dict, existing: dict | None, conn,
+                 errors: dict[str, list[str]] | None = None) -> dict[str, list[dict]]:
+        """Validate the whole record, compute child lines and formulas; return child lines.
+
+        ``errors`` holds input problems found earlier; those fields are not checked again."""
+        errors = dict(errors or {})
+        unparsed = set(errors)
         children: dict[str, list[dict]] = {}
         for child in entity.child_tables():
             lines = values.get(child.name) or []
@@ -402,16 +410,22 @@ class RecordService:
             values[child.name] = full_lines
         self.site.pm.hook.before_record_save(service=self, entity=entity, values=values, existing=existing)
         self._formulas(entity, values)
-        for name, msgs in self._validate(entity, values, existing, conn).items():
+        for name, msgs in self._validate(entity, values, existing, conn, skip=unparsed).items():
             errors.setdefault(name, []).extend(msgs)
         if errors:
             raise RecordInvalid(errors)
         return children
 
+    def _env(self, entity_name: str, values: dict) -> dict:
+        """Expression variables: every field of the entity, None when absent."""
+        env = dict.fromkeys(self.meta.entity(entity_name).fields)
+        env.update(values)
+        return env
+
     def _formulas(self, entity: Entity, values: dict) -> None:
         for fld in entity.formulas():
             try:
-                result = expressions.evaluate(fld.get("expression"), values)
+                result = expressions.evaluate(fld.get("expression"), self._env(entity.name, values))
             except expressions.ExpressionError:
                 result = None
             values[fld.name] = self.types["formula"].coerce(result, fld)
@@ -421,7 +435,7 @@ class RecordService:
         if not condition:
             return True
         try:
-            return bool(expressions.evaluate(condition, values))
+            return bool(expressions.evaluate(condition, self._env(fld.entity, values)))
         except expressions.ExpressionError:
             return True
 
@@ -432,7 +446,7 @@ class RecordService:
         if not condition:
             return False
         try:
-            return bool(expressions.evaluate(condition, values))
+            return bool(expressions.evaluate(condition, self._env(fld.entity, values)))
         except expressions.ExpressionError:
             return False
 
@@ -468,7 +482,7 @@ class RecordService:
             self._collect_unique(conn, entity, values, (existing or {}).get("id"), errors)
         for rule in entity.rules:
             try:
-                ok = bool(expressions.evaluate(rule.expression, values))
+                ok = bool(expressions.evaluate(rule.expression, self._env(entity.name, values)))
             except expressions.ExpressionError:
                 ok = False
             if not ok:

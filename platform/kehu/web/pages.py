@@ -17,6 +17,7 @@ def site():
 
 
 def register_template_helpers(app) -> None:
+    app.jinja_env.tests["startswith"] = lambda value, prefix: str(value).startswith(prefix)
     @app.context_processor
     def helpers():
         values = {

@@ -200,7 +200,14 @@ def _form_context(ent, record: dict, errors=None, conflict=None, record_id=None)
         for child in ent.child_tables():
             centity = meta.entity(child.target)
             labels.update(svc.labels_for(centity, record.get(child.name) or [], centity.fields, conn))
-    return dict(entity=ent, record=record, layout=meta.layout(ent.name, "form"), errors=errors or {},
+    layout = meta.layout(ent.name, "form")
+    placed = set(layout.field_names())
+    stray = [
+        (ent.field(key).label.get(i18n.lang()) if key in ent.fields else key, messages)
+        for key, messages in (errors or {}).items()
+        if key.split(".")[0] not in placed and key != "_record"
+    ]
+    return dict(entity=ent, record=record, layout=layout, errors=errors or {}, stray_errors=stray,
                 conflict=conflict, record_id=record_id, ctx=DisplayContext(site(), i18n.lang(), labels, ent.name),
                 svc=svc, title=svc.title_of(ent, record) if record_id else None)
 
@@ -238,8 +245,7 @@ def new(entity):
     try:
         record = svc.create(ent.name, data)
     except RecordInvalid as exc:
-        values, _errors = svc.check(ent.name, {k: v for k, v in data.items() if k in ent.fields})
-        return render_form(ent, values, 422, errors=exc.errors)
+        return render_form(ent, _redisplay(ent, data), 422, errors=exc.errors)
     return _after_save(ent, record)
 
 
@@ -253,14 +259,22 @@ def edit(entity, record_id):
     try:
         record = svc.update(ent.name, record_id, data, _int(request.form.get("row_version")))
     except RecordInvalid as exc:
-        values, _errors = svc.check(ent.name, {k: v for k, v in data.items() if k in ent.fields}, record_id)
-        values["row_version"] = _int(request.form.get("row_version"))
-        return render_form(ent, values, 422, errors=exc.errors, record_id=record_id)
+        return render_form(ent, _redisplay(ent, data, record_id), 422, errors=exc.errors, record_id=record_id)
     except Conflict as exc:
-        values, _errors = svc.check(ent.name, {k: v for k, v in data.items() if k in ent.fields}, record_id)
-        values["row_version"] = _int(request.form.get("row_version"))
-        return render_form(ent, values, 409, conflict=exc, record_id=record_id)
+        return render_form(ent, _redisplay(ent, data, record_id), 409, conflict=exc, record_id=record_id)
     return _after_save(ent, record)
+
+
+def _redisplay(ent, data: dict, record_id=None) -> dict:
+    """Values to show again after a refused save: computed where possible, and exactly what
+    was typed for fields whose input could not be read, so nothing typed is lost."""
+    fields = {k: v for k, v in data.items() if k in ent.fields}
+    values, errors = service().check(ent.name, fields, record_id)
+    for key in errors:
+        if isinstance(fields.get(key), str):
+            values[key] = fields[key]
+    values["row_version"] = _int(request.form.get("row_version"))
+    return values
 
 
 def _int(value):
@@ -310,7 +324,7 @@ def compute(entity):
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     values, _errors = service().check(ent.name, {k: v for k, v in data.items() if k in ent.fields}, _int(request.args.get("id")))
     ctx = DisplayContext(site(), i18n.lang(), {}, ent.name)
-    return render_template("records/_computed.html", entity=ent, values=values, ctx=ctx, meta=site().metadata)
+    return render_template("records/_computed.html", entity=ent, values=values, ctx=ctx, svc=service())
 
 
 @bp.route("/<entity>/-/options/<field>")
