@@ -140,7 +140,7 @@ def test_invalid_yaml_reports_its_line(work):
     """)
     found = problems([work / "base"])
     assert len(found) == 1
-    assert found[0].startswith(f"base/metadata/entities/thing.yaml:{line_of(path, 'label: {en: T')}: not valid YAML: ")
+    assert found[0].startswith(f"base/metadata/entities/thing.yaml:{line_of(path, 'label: {en: T, zh: T}')}: not valid YAML: ")
 
 
 def test_unknown_yaml_tag_is_one_line_at_its_line(work):
@@ -286,7 +286,7 @@ def test_refused_expression_in_rule(work):
         rules:
           - name: sneaky
             expression: "__import__('os')"
-            message: {en: No, zh: 不}
+            message: {en: Refused, zh: 不行}
     """)
     found = problems([work / "base"])
     assert len(found) == 1
@@ -319,7 +319,7 @@ def test_related_list_needs_a_lookup_back(work):
     path.write_text(path.read_text(encoding="utf-8").replace("field: account", "field: subject"), encoding="utf-8")
     assert problems([work / "base"]) == [
         f"base/layouts/account.detail.yaml:{line_of(path, 'field: subject')}: related.0.field: "
-        "'visit.subject' is not a lookup to 'account'. Did you mean 'account'?"]
+        "'visit.subject' is not a lookup to 'account'. Use 'account'."]
 
 
 def test_cascading_option_parent_must_exist(work):
@@ -378,6 +378,20 @@ def test_role_with_misspelled_action(work):
     assert problems([work / "base"]) == [
         f"base/metadata/roles/rep.yaml:{line_of(path, 'reed')}: permissions.account.reed: unknown key 'reed'; "
         "one of: create, read, write, delete, export, import, assign, share. Did you mean 'read'?"]
+
+
+def test_yaml_boolean_where_text_belongs_gets_a_hint(work):
+    path = write(work, "base/metadata/picklists/answer.yaml", """\
+        kind: picklist
+        name: answer
+        label: {en: Answer, zh: 回答}
+        options:
+          - key: "no"
+            label: {en: No, zh: 否}
+    """)
+    assert problems([work / "base"]) == [
+        f"base/metadata/picklists/answer.yaml:{line_of(path, 'en: No')}: options.0.label.en: False is not of type 'string'"
+        " (YAML reads yes/no/on/off/true/false as booleans; put the text in quotes)"]
 
 
 def test_every_problem_is_reported_in_one_run(work):

@@ -133,6 +133,8 @@ INDUSTRY_WORDS = (
     ("环保科技", "eco", ("other", "other"), 2, "环保设备及污水处理工程"),
     ("投资管理", "invest", ("finance", "finance"), 1, "股权投资及资产管理"),
 )
+SHORT_WORDS = {"房地产开发": "地产", "建设工程": "建设", "汽车销售服务": "汽车", "医疗器械": "医疗", "新能源科技": "新能源",
+               "计算机系统": "计算机", "物业管理": "物业", "投资管理": "投资", "酒店管理": "酒店"}
 COMPANY_SUFFIX = (("有限公司", 80), ("有限责任公司", 12), ("股份有限公司", 8))
 INSTITUTIONS = (
     ("{city}市第{n}中学", "education", "中等教育"),
@@ -234,26 +236,32 @@ CATALOG = (
     (_NB, "戴尔", "Latitude 5450", _UNIT, 36, "onsite", (
         ("i5/16G/512G", "Ultra 5 135U / 16GB / 512GB SSD / 14英寸 FHD", 7299),
         ("i7/32G/1T", "Ultra 7 165U / 32GB / 1TB SSD / 14英寸 FHD", 8999))),
-    (_NB, "戴尔", "Latitude 7450", _UNIT, 36, "onsite", (("i7/32G/1T", "Ultra 7 165U / 32GB / 1TB / 14英寸 2.5K", 10999),)),
+    (_NB, "戴尔", "Latitude 7450", _UNIT, 36, "onsite", (
+        ("i7/32G/1T", "Ultra 7 165U / 32GB / 1TB / 14英寸 2.5K", 10999), ("U5/16G/512G", "Ultra 5 135U / 16GB / 512GB / 14英寸 FHD+", 8999))),
     (_NB, "戴尔", "Vostro 14 3440", _UNIT, 12, "carry_in", (("i5/16G/512G", "酷睿 i5-1334U / 16GB / 512GB SSD", 4299),)),
-    (_NB, "惠普", "EliteBook 840 G11", _UNIT, 36, "onsite", (("U7/32G/1T", "Ultra 7 155U / 32GB / 1TB / 14英寸 WUXGA", 9999),)),
+    (_NB, "惠普", "EliteBook 840 G11", _UNIT, 36, "onsite", (
+        ("U7/32G/1T", "Ultra 7 155U / 32GB / 1TB / 14英寸 WUXGA", 9999), ("U5/16G/512G", "Ultra 5 125U / 16GB / 512GB / 14英寸 WUXGA", 8499))),
     (_NB, "惠普", "ProBook 440 G11", _UNIT, 12, "carry_in", (
         ("U5/16G/512G", "Ultra 5 125U / 16GB / 512GB SSD", 5499), ("U7/16G/1T", "Ultra 7 155U / 16GB / 1TB SSD", 6399))),
-    (_NB, "华为", "MateBook 14 2024", _UNIT, 24, "carry_in", (("U5/16G/1T", "Ultra 5 125H / 16GB / 1TB / 2.8K OLED 触屏", 6499),)),
+    (_NB, "华为", "MateBook 14 2024", _UNIT, 24, "carry_in", (
+        ("U5/16G/1T", "Ultra 5 125H / 16GB / 1TB / 2.8K OLED 触屏", 6499), ("U7/32G/1T", "Ultra 7 155H / 32GB / 1TB / 2.8K OLED 触屏", 7999))),
     (_NB, "华为", "MateBook X Pro 2024", _UNIT, 24, "carry_in", (("U9/32G/2T", "Ultra 9 185H / 32GB / 2TB / 14.2英寸 3.1K", 14999),)),
     (_NB, "华为", "MateBook D 16 2024", _UNIT, 24, "carry_in", (("i5/16G/1T", "酷睿 i5-13420H / 16GB / 1TB / 16英寸", 4999),)),
-    (_NB, "苹果", "MacBook Air 13", _UNIT, 12, "carry_in", (("M3/16G/512G", "Apple M3 / 16GB 统一内存 / 512GB", 9499),)),
+    (_NB, "苹果", "MacBook Air 13", _UNIT, 12, "carry_in", (
+        ("M3/16G/512G", "Apple M3 / 16GB 统一内存 / 512GB", 9499), ("M3/24G/1T", "Apple M3 / 24GB 统一内存 / 1TB", 12499))),
     (_NB, "苹果", "MacBook Pro 14", _UNIT, 12, "carry_in", (("M4 Pro/24G/1T", "Apple M4 Pro / 24GB / 1TB / Liquid Retina XDR", 16999),)),
     ("COMP-DT", "联想", "ThinkCentre M90t Gen 5", _UNIT, 36, "onsite", (
         ("i7-14700/16G/1T", "酷睿 i7-14700 / 16GB / 1TB SSD / 立式", 7999),
         ("i5-14500/16G/512G", "酷睿 i5-14500 / 16GB / 512GB SSD / 立式", 6299))),
-    ("COMP-DT", "联想", "ThinkCentre M70t", _UNIT, 36, "onsite", (("i5-13400/8G/512G", "酷睿 i5-13400 / 8GB / 512GB SSD", 4999),)),
+    ("COMP-DT", "联想", "ThinkCentre M70t", _UNIT, 36, "onsite", (
+        ("i5-13400/8G/512G", "酷睿 i5-13400 / 8GB / 512GB SSD", 4999), ("i7-13700/16G/1T", "酷睿 i7-13700 / 16GB / 1TB SSD", 6299))),
     ("COMP-DT", "联想", "ThinkCentre M70q Tiny", _UNIT, 36, "onsite", (("i5-13500T/16G/512G", "酷睿 i5-13500T / 16GB / 512GB / 迷你主机", 4599),)),
     ("COMP-DT", "联想", "扬天 M4000q", _UNIT, 12, "onsite", (("i5-12400/8G/512G", "酷睿 i5-12400 / 8GB / 512GB SSD", 3899),)),
     ("COMP-DT", "联想", "开天 M90n-IN", _UNIT, 36, "onsite", (("KX-U6780A/16G/512G", "兆芯 KX-U6780A / 16GB / 512GB / 信创", 6500),)),
     ("COMP-DT", "戴尔", "OptiPlex 7020 MT", _UNIT, 36, "onsite", (
         ("i7/16G/512G", "酷睿 i7-14700 / 16GB / 512GB SSD", 6999), ("i5/8G/512G", "酷睿 i5-14500 / 8GB / 512GB SSD", 5599))),
-    ("COMP-DT", "戴尔", "OptiPlex 3000 SFF", _UNIT, 12, "onsite", (("i5/8G/256G", "酷睿 i5-12500 / 8GB / 256GB SSD", 3999),)),
+    ("COMP-DT", "戴尔", "OptiPlex 3000 SFF", _UNIT, 12, "onsite", (
+        ("i5/8G/256G", "酷睿 i5-12500 / 8GB / 256GB SSD", 3999), ("i3/8G/256G", "酷睿 i3-12100 / 8GB / 256GB SSD", 3199))),
     ("COMP-DT", "惠普", "Pro Tower 400 G9", _UNIT, 12, "onsite", (("i5/8G/512G", "酷睿 i5-13500 / 8GB / 512GB SSD", 4299),)),
     ("COMP-DT", "惠普", "EliteDesk 800 G9", _UNIT, 36, "onsite", (("i7/16G/1T", "酷睿 i7-12700 / 16GB / 1TB SSD", 6999),)),
     ("COMP-DT", "华为", "擎云 B730E", _UNIT, 36, "onsite", (("i5/16G/512G", "酷睿 i5-12500 / 16GB / 512GB SSD", 5699),)),
@@ -270,19 +278,24 @@ CATALOG = (
     ("SRV-RACK", "戴尔", "PowerEdge R760", _UNIT, 36, "onsite", (
         ("2×4410Y/64G/3×2.4T", "2×至强银牌4410Y / 64GB / 3×2.4TB SAS / H755 / 双电源", 58000),
         ("2×5418Y/128G/4×1.92T SSD", "2×至强金牌5418Y / 128GB / 4×1.92TB SSD / 双电源", 89000))),
-    ("SRV-RACK", "戴尔", "PowerEdge R660", _UNIT, 36, "onsite", (("2×4410Y/64G/2×1.2T", "2×至强银牌4410Y / 64GB / 2×1.2TB SAS / 1U", 42000),)),
+    ("SRV-RACK", "戴尔", "PowerEdge R660", _UNIT, 36, "onsite", (
+        ("2×4410Y/64G/2×1.2T", "2×至强银牌4410Y / 64GB / 2×1.2TB SAS / 1U", 42000),
+        ("2×5416S/128G/4×960G SSD", "2×至强金牌5416S / 128GB / 4×960GB SSD / 1U", 68000))),
     ("SRV-RACK", "华为", "FusionServer 2288H V7", _UNIT, 36, "onsite", (
         ("2×4410Y/64G/4×2.4T", "2×至强银牌4410Y / 64GB / 4×2.4TB SAS / 2U", 52000),
         ("2×6430/256G/8×3.84T SSD", "2×至强金牌6430 / 256GB / 8×3.84TB SSD / 2U", 138000))),
     ("SRV-RACK", "华为", "FusionServer 1288H V7", _UNIT, 36, "onsite", (("2×4410Y/32G/2×600G", "2×至强银牌4410Y / 32GB / 2×600GB SAS / 1U", 38000),)),
-    ("SRV-RACK", "浪潮", "NF5280M7", _UNIT, 36, "onsite", (("2×4410Y/64G/3×4T", "2×至强银牌4410Y / 64GB / 3×4TB SATA / 2U", 48000),)),
+    ("SRV-RACK", "浪潮", "NF5280M7", _UNIT, 36, "onsite", (
+        ("2×4410Y/64G/3×4T", "2×至强银牌4410Y / 64GB / 3×4TB SATA / 2U", 48000),
+        ("2×5418Y/256G/6×3.84T SSD", "2×至强金牌5418Y / 256GB / 6×3.84TB SSD / 2U", 118000))),
     ("SRV-RACK", "浪潮", "NF5270M6", _UNIT, 36, "onsite", (("1×4314/32G/2×2T", "至强银牌4314 / 32GB / 2×2TB / 2U", 35000),)),
     ("SRV-RACK", "联想", "ThinkSystem SR650 V3", _UNIT, 36, "onsite", (("2×4410Y/64G/3×2.4T", "2×至强银牌4410Y / 64GB / 3×2.4TB SAS", 55000),)),
     ("SRV-RACK", "联想", "ThinkSystem SR630 V3", _UNIT, 36, "onsite", (("1×4410Y/32G/2×960G SSD", "至强银牌4410Y / 32GB / 2×960GB SSD / 1U", 42000),)),
     ("SRV-RACK", "新华三", "UniServer R4900 G6", _UNIT, 36, "onsite", (("2×4410Y/64G/4×2.4T", "2×至强银牌4410Y / 64GB / 4×2.4TB SAS", 51000),)),
     ("SRV-RACK", "惠普", "ProLiant DL380 Gen11", _UNIT, 36, "onsite", (("2×4410Y/64G/3×2.4T", "2×至强银牌4410Y / 64GB / 3×2.4TB SAS", 56000),)),
     ("SRV-RACK", "惠普", "ProLiant DL360 Gen11", _UNIT, 36, "onsite", (("1×4410Y/32G/2×1.2T", "至强银牌4410Y / 32GB / 2×1.2TB SAS / 1U", 43000),)),
-    ("SRV-TOWER", "戴尔", "PowerEdge T360", _UNIT, 36, "onsite", (("E-2434/16G/2×2T", "至强 E-2434 / 16GB / 2×2TB SATA", 15800),)),
+    ("SRV-TOWER", "戴尔", "PowerEdge T360", _UNIT, 36, "onsite", (
+        ("E-2434/16G/2×2T", "至强 E-2434 / 16GB / 2×2TB SATA", 15800), ("E-2488/32G/4×4T", "至强 E-2488 / 32GB / 4×4TB SATA", 21800))),
     ("SRV-TOWER", "戴尔", "PowerEdge T560", _UNIT, 36, "onsite", (("4410Y/32G/3×2.4T", "至强银牌4410Y / 32GB / 3×2.4TB SAS", 28000),)),
     ("SRV-TOWER", "联想", "ThinkSystem ST250 V3", _UNIT, 36, "onsite", (("E-2434/16G/2×2T", "至强 E-2434 / 16GB / 2×2TB SATA", 13800),)),
     ("SRV-TOWER", "惠普", "ProLiant ML30 Gen11", _UNIT, 12, "onsite", (("E-2414/16G/2×1T", "至强 E-2414 / 16GB / 2×1TB", 11800),)),
@@ -345,7 +358,8 @@ CATALOG = (
     ("OFF-SUP", "佳能", "CRG-912 硒鼓", _PCS, 0, "none", (("约1500页", "适用LBP6030 / 约1500页", 459),)),
     ("OFF-SUP", "爱普生", "T01C 四色墨水套装", "set", 0, "none", (("四色", "适用L6279 / 黑青品黄各一", 199),)),
     ("OFF-SUP", "得力", "A4复印纸 70g", "box", 0, "none", (("5包/箱", "A4 / 70g / 500张/包 / 5包/箱", 129),)),
-    ("SEC-IPC", "海康威视", "DS-2CD3T47WDV3-L 筒型网络摄像机", _UNIT, 24, "carry_in", (("400万 4mm", "400万像素 / 4mm / 全彩 / PoE", 580),)),
+    ("SEC-IPC", "海康威视", "DS-2CD3T47WDV3-L 筒型网络摄像机", _UNIT, 24, "carry_in", (
+        ("400万 4mm", "400万像素 / 4mm / 全彩 / PoE", 580), ("400万 6mm", "400万像素 / 6mm / 全彩 / PoE", 600))),
     ("SEC-IPC", "海康威视", "DS-2CD3347WDV3-L 半球网络摄像机", _UNIT, 24, "carry_in", (("400万 2.8mm", "400万像素 / 2.8mm / 全彩 / PoE", 520),)),
     ("SEC-IPC", "海康威视", "DS-2DE4423IW-D/GLT 网络球机", _UNIT, 24, "carry_in", (("400万 23倍", "400万像素 / 23倍光学变焦 / 红外100米", 2680),)),
     ("SEC-IPC", "大华", "DH-IPC-HFW2433M-I1 筒型网络摄像机", _UNIT, 24, "carry_in", (("400万 3.6mm", "400万像素 / 3.6mm / 红外50米 / PoE", 460),)),
@@ -359,6 +373,7 @@ CATALOG = (
     ("SEC-ACS", "中控智慧", "xFace600 考勤机", _UNIT, 12, "carry_in", (("人脸+指纹", "人脸+指纹+卡 / 3000人脸容量", 980),)),
     ("SEC-ACS", "大华", "ASI7213X 人脸门禁终端", _UNIT, 12, "carry_in", (("人脸门禁", "7英寸 / 人脸+二维码", 1380),)),
     ("DC-UPS", "山特", "C3K 在线式UPS", _UNIT, 24, "onsite", (("3kVA 内置电池", "3kVA/2.4kW / 在线双变换 / 标机", 3980),)),
+    ("DC-UPS", "山特", "C6KS 在线式UPS", _UNIT, 24, "onsite", (("6kVA 长延时", "6kVA/5.4kW / 长延时主机 / 需外接电池", 7980),)),
     ("DC-UPS", "山特", "C10KS 在线式UPS", _UNIT, 24, "onsite", (("10kVA 长延时", "10kVA/9kW / 长延时主机 / 需外接电池", 12800),)),
     ("DC-UPS", "山特", "3C20KS 在线式UPS", _UNIT, 24, "onsite", (("20kVA 三进单出", "20kVA/18kW / 三进单出 / 长延时主机", 26800),)),
     ("DC-UPS", "维谛", "UHA1R-0030 ITA2 UPS", _UNIT, 24, "onsite", (("3kVA 机架式", "3kVA/2.7kW / 机架塔式两用", 4680),)),
@@ -497,20 +512,27 @@ SR_SUBJECTS = {
     "inspection": ("机房年度安全巡检", "监控系统季度巡检", "网络设备健康检查"),
     "other": ("协助迁移邮件系统", "协助处理员工电脑病毒"),
 }
-SR_DESCRIPTIONS = ("客户来电反映：{subject}。影响{n}名员工正常办公，请尽快安排处理。",
-                   "客户报修：{subject}，已尝试重启无效。设备位于客户{place}。",
-                   "客户提出服务需求：{subject}，希望本周内安排工程师上门。")
+SR_DESCRIPTIONS = {
+    "repair": ("客户来电反映：{subject}。影响{n}名员工正常办公，请尽快安排处理。",
+               "客户报修：{subject}，已尝试重启无效。设备位于客户{place}。"),
+    "other": ("客户提出服务需求：{subject}，希望本周内安排工程师上门。",
+              "客户来电预约：{subject}，联系人要求提前一天电话确认时间。"),
+}
 PLACES = ("三楼机房", "财务部", "总经理办公室", "一楼前台", "信息中心", "生产车间办公室", "会议室")
 WORK_LOG = ("电话远程指导客户排查，初步判断为硬件故障。", "上门检测，确认故障部件，已申请备件。",
             "更换故障部件后测试正常，客户确认。", "升级固件并恢复配置，观察运行一小时无异常。",
             "远程登录检查日志，调整配置后问题解决。", "完成安装调试并对客户管理员进行操作培训。",
             "与厂商400热线确认处理方案，等待备件到货。", "回访客户，设备运行稳定，准备关闭工单。")
-SOLUTIONS = ("<p>经检测为<strong>{part}</strong>故障，更换后测试正常。</p><ol><li>备份客户数据</li>"
-             "<li>更换故障部件</li><li>开机自检并运行压力测试30分钟</li><li>客户签字确认</li></ol>",
-             "<p>问题原因为配置错误，已修正。</p><ol><li>导出当前配置备份</li><li>修正相关参数</li>"
+SOLUTIONS = {
+    "repair": "<p>经检测为<strong>{part}</strong>故障，更换后测试正常。</p><ol><li>备份客户数据</li>"
+              "<li>更换故障部件</li><li>开机自检并运行压力测试30分钟</li><li>客户签字确认</li></ol>",
+    "consultation": "<p>已电话及邮件答复客户，并提供相关资料。</p><ol><li>确认客户现有配置及需求</li>"
+                    "<li>提供方案建议及参考报价</li><li>客户确认无其他疑问</li></ol>",
+    "installation": "<p>已完成安装调试，交付文档已发送客户。</p><ul><li>设备上架、加电</li><li>系统初始化配置</li>"
+                    "<li>客户验收签字</li></ul>",
+    "other": "<p>已完成服务内容，客户确认。</p><ol><li>现场确认需求</li><li>按方案实施并记录变更</li>"
              "<li>验证业务恢复正常</li></ol>",
-             "<p>已完成安装调试，交付文档已发送客户。</p><ul><li>设备上架、加电</li><li>系统初始化配置</li>"
-             "<li>客户验收签字</li></ul>")
+}
 
 FEEDBACK = {
     "complaint": (
@@ -906,12 +928,26 @@ class _DemoLoader:
         day = self.day(lo, hi)
         return dt.datetime.combine(day, dt.time(self.rng.randint(8, 17), self.rng.choice((0, 0, 15, 30, 30, 45))))
 
+    def later(self, start: dt.datetime, days: int) -> dt.datetime:
+        """A working-hours time ``days`` after ``start``, not before it and not after the anchor."""
+        when = dt.datetime.combine(start.date() + dt.timedelta(days=days),
+                                   dt.time(self.rng.randint(9, 18), self.rng.choice((0, 30))))
+        if when <= start:
+            when = start + dt.timedelta(hours=self.rng.randint(1, 3))
+        return max(start, min(when, ANCHOR_TIME))
+
     @staticmethod
     def money(value) -> Decimal:
         return Decimal(value).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
 
     def digits(self, n: int) -> str:
         return "".join(self.rng.choice("0123456789") for _ in range(n))
+
+    def landline(self, city: str | None) -> str | None:
+        area, width, _ = CITY_INFO.get(city, (None, 8, None))
+        if area is None:
+            return None
+        return f"{area}-{self.rng.choice('88866653')}{self.digits(width - 1)}"
 
     def mobile(self) -> str:
         return self.rng.choice(MOBILE_PREFIXES) + self.digits(8)
@@ -1112,13 +1148,13 @@ class _DemoLoader:
             name = f"{self.city_label(city)}{brand}{word[0]}{suffix}"
             if name not in self.names_used:
                 self.names_used.add(name)
-                return name, f"{brand}{word[0][:2]}", brand, brand_py, word, suffix
+                return name, f"{brand}{SHORT_WORDS.get(word[0], word[0][:2])}", brand, brand_py, word, suffix
         raise RuntimeError("ran out of company names")
 
     def institution_name(self, city: str) -> tuple[str, str, str] | None:
         tpl, industry, business = self.rng.choice(INSTITUTIONS)
         city_name = self.city_label(city)
-        n = self.rng.randint(1, 19)
+        n = self.rng.randint(1, 6 if "医院" in tpl else 19)
         numeral = (CN_DIGITS[n] if n < 10 else ("十" + (CN_DIGITS[n % 10] if n % 10 else "")))
         words = INSTITUTION_WORDS[2] if "学院" in tpl else INSTITUTION_WORDS[3]
         name = tpl.format(city=city_name, n=numeral, w=self.rng.choice(words))
@@ -1129,8 +1165,8 @@ class _DemoLoader:
 
     def customer_data(self, province, city, district, name, short, brand_py, word, industry, business, parent=None):
         rng = self.rng
-        area, width, postal = CITY_INFO.get(city, (None, 8, None))
-        phone = f"{area}-{rng.choice('23456789')}{self.digits(width - 1)}" if area else f"400-{self.digits(3)}-{self.digits(4)}"
+        postal = CITY_INFO.get(city, (None, 8, None))[2]
+        phone = self.landline(city) or f"400-{self.digits(3)}-{self.digits(4)}"
         domain = f"{self.city_pinyin(city)[:2] if rng.random() < 0.4 else ''}{brand_py}{word}.{rng.choice(('com', 'com.cn', 'cn', 'com'))}"
         size = rng.choices(((5, 50), (50, 200), (200, 1000), (1000, 8000)), weights=(45, 35, 15, 5))[0]
         employees = rng.randint(*size)
@@ -1158,7 +1194,8 @@ class _DemoLoader:
                                   ("visit", 12), ("exhibition", 10), ("bidding", 9), ("campaign", 8), ("partner", 7),
                                   ("wechat", 6), ("advertising", 3), ("other", 1)))),
             "province": province, "city": city, "district": district, "address": address,
-            "postal_code": f"{postal}{self.digits(3)}" if postal else None, "phone": phone,
+            "postal_code": f"{postal}{rng.randint(0, 9)}{rng.choice(('00', '01', '02', '05', '10', '11', '21', '31', '61'))}"
+            if postal else None, "phone": phone,
             "fax": phone[:-2] + self.digits(2) if rng.random() < 0.25 else None,
             "website": f"http://www.{domain}" if rng.random() < 0.7 else None,
             "email": f"{rng.choice(('info', 'service', 'sales', 'office', 'hr'))}@{domain}" if rng.random() < 0.6 else None,
@@ -1207,7 +1244,8 @@ class _DemoLoader:
         info = {"id": rec["id"], "name": rec["name"], "short": rec["short_name"] or rec["name"][:6], "owner": owner,
                 "province": rec["province"], "city": rec["city"], "address": rec["address"],
                 "domain": (rec["website"] or "").removeprefix("http://www.") or None,
-                "size": rec["employees"] or 10, "category": rec["category"], "tier": rec["value_tier"]}
+                "size": rec["employees"] or 10, "category": rec["category"], "tier": rec["value_tier"],
+                "industry": rec["industry"]}
         self.customers.append(info)
         return info
 
@@ -1250,12 +1288,11 @@ class _DemoLoader:
             email = f"{rng.randint(10_000, 2_999_999_999)}@{rng.choice(('qq.com', '163.com', '126.com'))}"
         else:
             email = None
-        area = CITY_INFO.get(customer["city"], (None,))[0]
         return {
             "name": name, "customer": customer["id"], "title": title, "department": department,
             "role": self.option("contact_role", role, "other"), "gender": self.option("gender", gender),
             "mobile": mobile if rng.random() < 0.95 else None,
-            "phone": f"{area}-{rng.choice('2345678')}{self.digits(7)}" if area and rng.random() < 0.5 else None,
+            "phone": self.landline(customer["city"]) if rng.random() < 0.5 else None,
             "email": email, "wechat": (f"{s_py}{g_py}{rng.randint(1, 999)}" if rng.random() < 0.5 else mobile) if rng.random() < 0.6 else None,
             "birthday": dt.date(rng.randint(1965, 1998), rng.randint(1, 12), rng.randint(1, 28)) if rng.random() < 0.3 else None,
             "is_primary": primary,
@@ -1289,26 +1326,26 @@ class _DemoLoader:
             customer = rng.choice(self.customers) if status == "converted" else None
             if customer:
                 company, province, city = customer["name"], customer["province"], customer["city"]
-                owner = customer["owner"]
+                owner, industry = customer["owner"], customer["industry"]
             else:
                 province, city, _ = self.pick_city()
                 word = rng.choices(INDUSTRY_WORDS, weights=[w[3] for w in INDUSTRY_WORDS])[0]
                 (a, _), (b, _) = rng.choice(BRAND_A), rng.choice(BRAND_B)
                 company = f"{self.city_label(city)}{a}{b}{word[0]}有限公司"
+                industry = self.industry_key(word)
                 owner = rng.choice(marketing) if marketing and status == "new" and rng.random() < 0.5 else self.sales_owner(province)
             name, s_py, g_py, _ = self.person()
             source = self.weighted((("web", 16), ("search_engine", 14), ("phone", 14), ("exhibition", 10), ("referral", 12),
                                     ("campaign", 10), ("wechat", 8), ("bidding", 6), ("partner", 5), ("email", 3), ("other", 2)))
             project = rng.choice(PROJECTS)
-            area = CITY_INFO.get(city, (None,))[0]
             data = {
                 "company_name": company, "contact_name": name,
                 "title": rng.choice(("总经理", "采购经理", "IT主管", "信息中心主任", "行政主管", "项目经理")),
-                "mobile": self.mobile(), "phone": f"{area}-{rng.choice('2345678')}{self.digits(7)}" if area and rng.random() < 0.3 else None,
+                "mobile": self.mobile(), "phone": self.landline(city) if rng.random() < 0.3 else None,
                 "email": f"{g_py}{s_py}@{rng.choice(('qq.com', '163.com', '126.com', 'sina.com'))}" if rng.random() < 0.4 else None,
                 "source": self.option("lead_source", source, "other"),
                 "campaign": rng.choice(self.campaign_ids) if source == "campaign" and self.campaign_ids else None,
-                "industry": self.industry_key(rng.choice(INDUSTRY_WORDS)), "status": self.option("lead_status", status, "new"),
+                "industry": industry, "status": self.option("lead_status", status, "new"),
                 "province": province, "city": city,
                 "estimated_amount": Decimal(rng.randrange(project[2][0], project[2][1], 1000)) if rng.random() < 0.7 else None,
                 "next_follow_up": self.day(-15, 45) if status in ("new", "contacted", "qualified") else None,
@@ -1526,8 +1563,7 @@ class _DemoLoader:
             due = reported + dt.timedelta(hours={"urgent": 4, "high": 8, "normal": 48, "low": 120}[priority])
             resolved = None
             if status in ("resolved", "closed"):
-                resolved = reported + dt.timedelta(hours=rng.randint(1, 120))
-                resolved = min(resolved, max(reported, ANCHOR_TIME))
+                resolved = self.later(reported, rng.choice((0, 0, 1, 1, 2, 3, 5)))
             end = (resolved or ANCHOR_TIME).date()
             logs = []
             if status not in ("new",):
@@ -1546,8 +1582,9 @@ class _DemoLoader:
                 "status": self.option("service_request_status", status, "new"),
                 "engineer": self.user_ids[engineer] if engineer else None, "reported_at": reported, "due_at": due,
                 "resolved_at": resolved,
-                "description": rng.choice(SR_DESCRIPTIONS).format(subject=subject, n=rng.randint(1, 30), place=rng.choice(PLACES)),
-                "solution": rng.choice(SOLUTIONS).format(part=rng.choice(parts)[0]) if resolved else None,
+                "description": rng.choice(SR_DESCRIPTIONS["repair" if stype == "repair" else "other"]).format(
+                    subject=subject, n=rng.randint(1, 30), place=rng.choice(PLACES)),
+                "solution": SOLUTIONS.get(stype, SOLUTIONS["other"]).format(part=rng.choice(parts)[0]) if resolved else None,
                 "work_log": logs,
             }
             owner = engineer if engineer and rng.random() < 0.5 else rng.choice(service_staff)
@@ -1577,7 +1614,7 @@ class _DemoLoader:
         for i in range(self.count("repair_order")):
             if i < len(repair_requests) and rng.random() < 0.6:
                 request, cust, product, reported = repair_requests[i]
-                received = reported + dt.timedelta(hours=rng.randint(2, 72))
+                received = self.later(reported, rng.randint(0, 3))
             else:
                 request, cust, product = None, rng.choice(self.customers), rng.choice(repairable)
                 received = self.moment(-120, 0)
@@ -1600,13 +1637,13 @@ class _DemoLoader:
                 "customer": cust["id"], "contact": self.contact_for(cust), "service_request": request,
                 "product": product["id"], "serial_number": self.serial(product["brand"]),
                 "fault_description": rng.choice(REPAIR_FAULTS[group]),
-                "diagnosis": rng.choice(DIAGNOSES).format(part=used[0][0]) if used else None,
+                "diagnosis": rng.choice([d for d in DIAGNOSES if not (warranty and "非保修" in d)]).format(part=used[0][0])
+                if used else None,
                 "received_at": received, "engineer": self.user_ids[engineer] if engineer else None,
                 "status": self.option("repair_status", status, "received"), "under_warranty": warranty,
                 "repair_fee": None if warranty else Decimal(rng.choice((80, 150, 200, 300, 500))),
                 "parts": parts,
-                "delivered_at": min(received + dt.timedelta(days=rng.randint(1, 14)), max(received, ANCHOR_TIME))
-                if status == "delivered" else None,
+                "delivered_at": self.later(received, rng.randint(1, 14)) if status == "delivered" else None,
             }
             self.create(engineer or rng.choice(service_staff), "repair_order", data, c)
 

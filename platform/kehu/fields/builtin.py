@@ -35,6 +35,14 @@ class Text(FieldType):
             out.append(validate.Regexp(field.get("pattern"), error=tr(lang, "Not in the expected format.", "格式不正确。")))
         return out
 
+    def parse_filter_value(self, raw, field, lang="en"):
+        # a filter value is a fragment to look for ("contains", "starts with"), not a whole
+        # value: the format checks of e-mail, URL, phone and pattern do not apply to it
+        return str(raw).strip()[:1000]
+
+    def parse_import(self, text, field):
+        return FieldType.parse_filter_value(self, text, field)
+
 
 class Textarea(Text):
     name = "textarea"

@@ -219,7 +219,9 @@ def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem])
         link = tfields.get(rel["field"])
         if link is None or link.get("type") != "lookup" or link.get("entity") != entity:
             links = [n for n, f in tfields.items() if f.get("type") == "lookup" and f.get("entity") == entity]
-            add(doc.problem(("related", i, "field"), f"'{target}.{rel['field']}' is not a lookup to '{entity}'.{did_you_mean(rel['field'], links)}"))
+            hint = did_you_mean(rel["field"], links) or (
+                f" Use {', '.join(repr(n) for n in links)}." if links else f" '{target}' has no lookup to '{entity}'.")
+            add(doc.problem(("related", i, "field"), f"'{target}.{rel['field']}' is not a lookup to '{entity}'.{hint}"))
         tknown = _fields_of(merged, target)
         for j, col in enumerate(rel.get("columns", [])):
             if col not in tknown:

@@ -122,6 +122,8 @@ def validate_shape(doc: Document, problems: list[Problem]) -> bool:
                 message = f"unknown key '{err.instance}'; one of: {', '.join(choices)}.{did_you_mean(err.instance, choices)}"
             else:
                 message = f"'{err.instance}' is not a valid name (lower-case ASCII letters, digits and _, starting with a letter, 2-40 characters)"
+        elif err.validator == "type" and isinstance(err.instance, bool) and "string" in str(err.validator_value):
+            message += " (YAML reads yes/no/on/off/true/false as booleans; put the text in quotes)"
         elif err.validator == "pattern" and isinstance(err.instance, str):
             message = f"'{err.instance}' is not a valid name here (expected pattern {err.validator_value})"
         problems.append(doc.problem(path, message))

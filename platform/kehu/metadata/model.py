@@ -7,6 +7,7 @@ content hash (``version``), and the site swaps it in whole.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -127,11 +128,12 @@ class Picklist:
     parent: str | None
     options: tuple[Option, ...]
 
+    @cached_property
+    def _by_key(self) -> dict[str, Option]:
+        return {o.key: o for o in self.options}
+
     def option(self, key: str) -> Option | None:
-        for option in self.options:
-            if option.key == key:
-                return option
-        return None
+        return self._by_key.get(key)
 
     def active(self, parent_key: str | None = None) -> list[Option]:
         """Options offered for new values, filtered to ``parent_key`` in a cascade."""

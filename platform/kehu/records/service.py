@@ -38,6 +38,9 @@ class Actor:
     locale: str = "zh"
 
 
+COUNT_CAP = 1000
+
+
 @dataclass
 class Page:
     rows: list[dict]
@@ -45,10 +48,15 @@ class Page:
     page: int
     per_page: int
     labels: dict[tuple[str, int], str] = field(default_factory=dict)
+    total_is_exact: bool = True
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.total
 
 
 class RecordService:
@@ -101,9 +109,13 @@ class RecordService:
         ).mappings()
         return [dict(r) for r in rows]
 
-    def list(self, entity_name: str, query: ListQuery, columns: Iterable[str] | None = None) -> Page:
+    def list(self, entity_name: str, query: ListQuery, columns: Iterable[str] | None = None,
+             exact_count: bool = False) -> Page:
         """One page of records: one count, one select of the shown columns, one label
-        query per lookup target. The cost does not grow with the page's rows."""
+        query per lookup target. The cost does not grow with the page's rows.
+
+        The count stops at ``COUNT_CAP`` rows past the page (lists then say "1,000+", as
+        Salesforce and Dynamics do), so a broad filter over a large table stays fast."""
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
         names = ["id", "row_version"] + [
@@ -114,11 +126,16 @@ class RecordService:
         order = self._order(entity, table, query)
         stmt = (sa.select(*[table.c[n] for n in names]).where(where).order_by(*order)
                 .limit(query.per_page).offset((query.page - 1) * query.per_page))
+        cap = None if exact_count else max(COUNT_CAP, query.page * query.per_page) + 1
+        counted = sa.select(table.c.id).where(where)
+        if cap is not None:
+            counted = counted.limit(cap)
         with self.site.reading() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
+            total = conn.execute(sa.select(sa.func.count()).select_from(counted.subquery())).scalar_one()
             rows = [dict(r) for r in conn.execute(stmt).mappings()]
             labels = self.labels_for(entity, rows, names, conn)
-        return Page(rows, total, query.page, query.per_page, labels)
+        exact = cap is None or total < cap
+        return Page(rows, total if exact else cap - 1, query.page, query.per_page, labels, exact)
 
     def count(self, entity_name: str, query: ListQuery | None = None) -> int:
         entity = self.entity(entity_name)

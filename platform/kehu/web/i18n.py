@@ -51,6 +51,7 @@ CATALOG: dict[str, str] = {
     "Next": "下一页",
     "Page %(page)s of %(pages)s": "第 %(page)s / %(pages)s 页",
     "%(total)s records": "共 %(total)s 条记录",
+    "Page %(page)s": "第 %(page)s 页",
     "No records match.": "没有符合条件的记录。",
     "Recycle bin": "回收站",
     "Back to list": "返回列表",

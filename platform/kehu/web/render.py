@@ -39,3 +39,12 @@ class DisplayContext:
     def display(self, field: Field, record: dict) -> str | Markup:
         self.record_id = record.get("id")
         return self.site.field_types[field.type].display(record.get(field.name), field, self)
+
+    def cells(self, fields: list[Field], rows: list[dict]) -> list[tuple[dict, list]]:
+        """Display values of a table, computed in one pass (lists render many cells)."""
+        types = [(f, self.site.field_types[f.type].display) for f in fields]
+        out = []
+        for row in rows:
+            self.record_id = row.get("id")
+            out.append((row, [display(row.get(f.name), f, self) for f, display in types]))
+        return out

@@ -1,0 +1,100 @@
+"""The demo loader fills every entity through the record service, deterministically."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from kehu.demo import DEMO_PASSWORD, load_demo
+from kehu.metadata.loader import base_pack_path, discover_packs
+from kehu.records.query import ListQuery
+from kehu.site import Site
+
+
+def fresh_site(path) -> Site:
+    path.mkdir(parents=True, exist_ok=True)
+    site = Site(f"sqlite:///{path}/d.db", discover_packs(base_pack_path(), base_pack_path() / "plugins"), path)
+    site.migrate()
+    return site
+
+
+def customer_names(site: Site, actor) -> list[str]:
+    page = site.records(actor).list("customer", ListQuery(sort=("id", False), per_page=10_000), ["name"])
+    return [row["name"] for row in page.rows]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    site = fresh_site(tmp_path_factory.mktemp("demo"))
+    logins = load_demo(site, scale=0.02)
+    admin = site.authenticate("admin", DEMO_PASSWORD)
+    return site, logins, admin
+
+
+def test_logins_exist_and_authenticate(loaded):
+    site, logins, admin = loaded
+    assert admin is not None and admin["is_admin"]
+    usernames = [login[0] for login in logins]
+    assert usernames[0] == "admin" and len(usernames) >= 10 and len(set(usernames)) == len(usernames)
+    for username, password, description in logins:
+        assert password == DEMO_PASSWORD and description
+    staff = site.authenticate(usernames[-1], DEMO_PASSWORD)
+    assert staff is not None and not staff["is_admin"]
+    assert site.authenticate("admin", "wrong password") is None
+
+
+def test_every_entity_has_records(loaded):
+    site, _, admin = loaded
+    svc = site.records(site.actor(admin))
+    empty = [name for name, entity in site.metadata.entities.items()
+             if not entity.child_of and svc.count(name) == 0]
+    assert empty == []
+    assert "repair_order" in site.metadata.entities  # the it_service pack is loaded
+    # child lines were written too
+    assert svc.count("quote_line") > 0 and svc.count("sales_order_line") > 0
+
+
+def test_records_are_spread_over_salespeople(loaded):
+    site, _, admin = loaded
+    page = site.records(site.actor(admin)).list("customer", ListQuery(per_page=1000), ["owner"])
+    assert len({row["owner"] for row in page.rows}) >= 3
+
+
+def test_customer_codes_follow_the_coding_rule(loaded):
+    site, _, admin = loaded
+    page = site.records(site.actor(admin)).list("customer", ListQuery(per_page=1000), ["code", "name"])
+    assert page.rows
+    for row in page.rows:
+        assert re.fullmatch(r"CUS-\d{6}-\d{4}", row["code"]), row["code"]
+        assert row["name"].endswith(("公司", "医院", "中学", "学院", "中心")), row["name"]
+
+
+def test_quote_total_is_sum_of_lines_less_discount(loaded):
+    site, _, admin = loaded
+    svc = site.records(site.actor(admin))
+    page = svc.list("quote", ListQuery(per_page=100), ["id"])
+    assert page.rows
+    for row in page.rows:
+        quote = svc.get("quote", row["id"])
+        assert 1 <= len(quote["lines"]) <= 5
+        lines = sum((line["quantity"] * line["unit_price"] for line in quote["lines"]), Decimal(0))
+        assert quote["subtotal"] == lines.quantize(Decimal("0.01"))
+        expected = lines * (100 - (quote["discount_percent"] or 0)) / 100
+        assert quote["total_amount"] == expected.quantize(Decimal("0.01"))
+
+
+def test_same_seed_gives_same_data(loaded, tmp_path):
+    site, _, admin = loaded
+    first = customer_names(site, site.actor(admin))
+    other = fresh_site(tmp_path / "again")
+    load_demo(other, scale=0.02)
+    again = customer_names(other, other.actor(other.authenticate("admin", DEMO_PASSWORD)))
+    assert first == again and len(first) == len(set(first)) > 0
+
+
+def test_refuses_a_site_that_already_has_customers(loaded):
+    site, _, _ = loaded
+    with pytest.raises(RuntimeError):
+        load_demo(site, scale=0.02)
