@@ -432,3 +432,12 @@ def test_child_table_cannot_be_filtered(site):
     entity = site.metadata.entity("account")
     query = list_query.parse(entity, site.metadata.layout("account", "list"), {"f.lines.eq": ["1"]}, REGISTRY)
     assert query.filters == [] and query.errors == ["Cannot filter 'lines' by 'eq'."]
+
+
+def test_imported_cells_are_still_checked_in_full(site):
+    # filter values may be fragments, but an imported e-mail must be a whole address
+    email = site.metadata.entity("account").field("email")
+    assert REGISTRY["email"].parse_filter_value(" example ", email) == "example"
+    assert REGISTRY["email"].parse_import("a@b.cn", email) == "a@b.cn"
+    with pytest.raises(ValueError, match="Enter a valid e-mail address."):
+        REGISTRY["email"].parse_import("example", email)

@@ -6,7 +6,7 @@ import io
 
 import sqlalchemy as sa
 
-from conftest import soup
+from kehu_testing import soup
 
 
 def count(app, entity="account"):
@@ -218,9 +218,9 @@ def test_lookup_type_ahead_finds_records(client):
     client.login()
     create(client.application, name="西安华信")
     create(client.application, name="兰州金诚")
-    page = soup(client.get("/app/account/-/lookup/parent?parent__search=华信"))
+    page = soup(client.get("/app/account/-/lookup/parent?target=parent&parent__search=华信"))
     assert [(b["data-pick"], b["data-label"]) for b in page["button[data-pick]"]] == [("1", "西安华信")]
-    users = soup(client.get("/app/account/-/lookup/owner_user?owner_user__search=管理"))
+    users = soup(client.get("/app/account/-/lookup/owner_user?target=owner_user&owner_user__search=管理"))
     assert [b["data-label"] for b in users["button[data-pick]"]] == ["管理员"]
 
 

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from kehu.errors import RecordInvalid
+from kehu.site import SYSTEM_ACTOR
 
 DEMO_PASSWORD = "kehu2026"
 ANCHOR = dt.date(2026, 11, 1)
@@ -905,9 +906,7 @@ class _DemoLoader:
         # (so e.g. "reminder_at == null or ..." fails). Submit every settable field.
         ent = self.meta.entity(entity)
         full = {name: None for name in self.settable(entity)}
-        for key, value in data.items():
-            if key in ent.fields:
-                full[key] = value
+        full.update(data)
         for child in ent.child_tables():
             if child.name in full:
                 full[child.name] = [self.complete(child.target, line) for line in full[child.name]]
@@ -978,8 +977,6 @@ class _DemoLoader:
 
     # ----------------------------------------------------------------- run
     def run(self) -> list[tuple[str, str, str]]:
-        from kehu.site import SYSTEM_ACTOR
-
         if self.site.records(SYSTEM_ACTOR).count("customer"):
             raise RuntimeError("This site already holds customers; load the demo data into an empty site.")
         logins = self.load_users()

@@ -76,3 +76,51 @@ def test_form_with_errors_is_shown_and_nothing_saved(page: Page, live_site):
     expect(page.locator(".alert.error")).to_be_visible()
     admin = site.records(site.actor(site.authenticate("admin", "secret-pw")), "zh")
     assert admin.count("customer") == 0
+
+
+def test_quote_lines_grid_adds_rows_and_totals(page: Page, live_site, output_path):
+    base, site = live_site
+    admin = site.records(site.actor(site.authenticate("admin", "secret-pw")), "zh")
+    customer = admin.create("customer", {"name": "西安华信电子科技有限公司"})
+    server = admin.create("product", {"name": "戴尔 PowerEdge R750 服务器", "list_price": "52000"})
+    switch = admin.create("product", {"name": "华为 S5735 交换机", "list_price": "8600"})
+
+    login(page, base)
+    page.goto(base + "/app/quote/new")
+    page.fill("#f-subject", "机房升级报价")
+    page.locator("[data-field=customer] input[type=search]").fill("华信")
+    page.locator("[data-field=customer] [data-pick]").first.click()
+
+    def add_line(index, product, quantity, price):
+        page.click("[data-add-row=lines]")
+        row = page.locator("[data-grid=lines] tbody tr").nth(index)
+        row.locator("input[type=search]").fill(product)
+        expect(row.locator("[data-pick]")).to_have_count(1)  # the menu narrowed to the typed text
+        row.locator("[data-pick]").click()
+        row.locator(f"input[name='lines-{index}-quantity']").fill(quantity)
+        row.locator(f"input[name='lines-{index}-unit_price']").fill(price)
+        row.locator(f"input[name='lines-{index}-unit_price']").press("Tab")
+
+    add_line(0, "PowerEdge", "2", "52000")
+    add_line(1, "交换机", "3", "8600")
+    expect(page.locator("#calc-lines-1-amount")).to_have_text("25,800.00")
+    expect(page.locator("#calc-subtotal")).to_have_text("129,800.00")
+    page.fill("#f-discount_percent", "10")
+    page.locator("#f-subject").click()
+    expect(page.locator("#calc-total_amount")).to_have_text("116,820.00")
+
+    # removing a line renumbers the rest and the totals follow
+    page.locator("[data-grid=lines] tbody tr").nth(0).locator("[data-remove-row]").click()
+    expect(page.locator("#calc-subtotal")).to_have_text("25,800.00")
+    add_line(1, "PowerEdge", "1", "50000")
+    expect(page.locator("#calc-subtotal")).to_have_text("75,800.00")
+    page.screenshot(path=f"{output_path}/quote-form.png", full_page=True)
+
+    page.click("button[value=save_close]")
+    expect(page.locator("table.grid-view tbody tr")).to_have_count(2)
+    saved = admin.list("quote", __import__("kehu.records.query", fromlist=["ListQuery"]).ListQuery()).rows
+    quote = admin.get("quote", saved[0]["id"])
+    assert [line["product"] for line in quote["lines"]] == [switch["id"], server["id"]]
+    assert str(quote["subtotal"]) == "75800.00" and str(quote["total_amount"]) == "68220.00"
+    assert quote["customer"] == customer["id"]
+    page.screenshot(path=f"{output_path}/quote-detail.png", full_page=True)

@@ -14,6 +14,7 @@ before commit. See ``shared/docs/schema-changes.md``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -193,9 +194,27 @@ def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = F
                 conn.execute(sa.insert(meta).values(key="metadata_version", value=metadata.version))
         finally:
             if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
+                _foreign_keys(conn, True)
     return todo
+
+
+def _fk_name(table: str, column: str) -> str:
+    name = f"fk_{table}_{column}"
+    if len(name) > 60:  # PostgreSQL's identifiers stop at 63 characters
+        name = f"{name[:51]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    return name
+
+
+def _foreign_keys(conn, on: bool) -> None:
+    """Switch SQLite's foreign keys on or off for this connection.
+
+    The pragma is silently ignored inside a transaction, and the engine emits ``BEGIN``
+    before any statement run through SQLAlchemy, so it goes to the driver connection
+    directly (which runs in autocommit mode) and is read back to be sure."""
+    raw = conn.connection.dbapi_connection
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if bool(raw.execute("PRAGMA foreign_keys").fetchone()[0]) != on:
+        raise RuntimeError("could not switch SQLite foreign keys " + ("on" if on else "off"))
 
 
 def _execute(conn, todo: Plan, tables: Tables) -> None:
@@ -217,7 +236,9 @@ def _execute(conn, todo: Plan, tables: Tables) -> None:
             for step in steps:
                 column = table.c[step.name]
                 if step.kind == "add_column":
-                    fks = [sa.ForeignKey(fk.target_fullname, ondelete=fk.ondelete) for fk in column.foreign_keys]
+                    # named: SQLite adds a foreign key by rebuilding the table, which needs a name
+                    fks = [sa.ForeignKey(fk.target_fullname, ondelete=fk.ondelete, name=_fk_name(table_name, column.name))
+                           for fk in column.foreign_keys]
                     batch.add_column(sa.Column(column.name, column.type, *fks, nullable=True))
                 elif step.kind == "rename_column":
                     batch.alter_column(step.detail, new_column_name=step.name)

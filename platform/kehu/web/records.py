@@ -352,7 +352,8 @@ def lookup(entity, field):
             fld = site().metadata.entity(cfld.target).fields.get(column)
     if fld is None or fld.type not in ("lookup", "user"):
         abort(404)
-    term = next((v for k, v in request.args.items() if k.endswith("__search")), request.args.get("q", ""))
+    target = request.args.get("target", "")
+    term = request.args.get(f"{target}__search", request.args.get("q", ""))
     if fld.type == "user":
         results = site().user_choices(term)
     else:

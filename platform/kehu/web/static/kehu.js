@@ -105,6 +105,16 @@
     }
   });
 
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    // A type-ahead answer that arrives after the user moved on is dropped: menus open
+    // only for the lookup that has the focus.
+    var target = ev.detail.target;
+    if (target && target.classList && target.classList.contains("lookup-results")) {
+      var box = closest(target, "[data-lookup]");
+      if (box && !box.contains(document.activeElement)) { ev.detail.shouldSwap = false; }
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (ev) {
     // A cascading list that got new options resets the lists that depend on it.
     if (ev.detail.target && ev.detail.target.hasAttribute && ev.detail.target.hasAttribute("data-cascade")) {
