@@ -3,7 +3,6 @@ whole-or-nothing migrations, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -316,13 +315,29 @@ def test_failed_first_migration_creates_no_tables(open_site, monkeypatch):
 
 
 # ------------------------------------------------------------------------- CLI
-def test_cli_migrate_dry_run_prints_the_plan_and_changes_nothing(db_url, tmp_path, monkeypatch):
-    from kehu.cli import main
+@pytest.fixture
+def cli(db_url, tmp_path, monkeypatch):
+    """The ``kehu`` command over ``db_url`` (real packs); its engines are disposed afterwards."""
+    from kehu import cli as cli_module
 
     monkeypatch.setenv("KEHU_DATABASE_URL", db_url)
     monkeypatch.setenv("KEHU_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("KEHU_PACKS", raising=False)
-    result = CliRunner().invoke(main, ["migrate", "--dry-run"])
+    apps = []
+    real_app = cli_module._app
+
+    def tracked_app(*args):
+        apps.append(real_app(*args))
+        return apps[-1]
+
+    monkeypatch.setattr(cli_module, "_app", tracked_app)
+    yield lambda *args: CliRunner().invoke(cli_module.main, list(args))
+    for app in apps:
+        app.extensions["kehu"].engine.dispose()
+
+
+def test_cli_migrate_dry_run_prints_the_plan_and_changes_nothing(cli, db_url):
+    result = cli("migrate", "--dry-run")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "  create table kehu_user" in lines
@@ -334,8 +349,8 @@ def test_cli_migrate_dry_run_prints_the_plan_and_changes_nothing(db_url, tmp_pat
     finally:
         engine.dispose()
 
-    applied = CliRunner().invoke(main, ["migrate"])
+    applied = cli("migrate")
     assert applied.exit_code == 0, applied.output
     assert applied.output.splitlines()[-1].startswith("Applied ")
-    again = CliRunner().invoke(main, ["migrate", "--dry-run"])
+    again = cli("migrate", "--dry-run")
     assert again.exit_code == 0 and again.output.splitlines() == ["database is up to date"]

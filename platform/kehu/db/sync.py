@@ -175,8 +175,7 @@ def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = F
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
         if sqlite:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()
+            _foreign_keys(conn, False)
         try:
             with conn.begin():
                 if not sqlite:

@@ -125,8 +125,14 @@ def detail(entity, record_id):
                         DisplayContext(site(), i18n.lang(), page.labels, rent.name),
                         url_for("records.list_view", entity=rel.entity) + "?" + urlencode(query.params())))
     history = svc.history(ent.name, record_id)
+    with site().reading() as conn:  # labels of lookups named in the history, in one batch
+        looked_up = [{h["field"]: int(v)} for h in history if h["field"] in ent.fields
+                     and ent.field(h["field"]).type in ("lookup", "user")
+                     for v in (h["old_value"], h["new_value"]) if v and v.isdigit()]
+        labels.update(svc.labels_for(ent, looked_up, {h["field"] for h in history if h["field"]}, conn))
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
-    return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout,
+    actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
+    return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
                            ctx=ctx, related=related, history=history, title=svc.title_of(ent, record))
 
 

@@ -48,3 +48,16 @@ class DisplayContext:
             self.record_id = row.get("id")
             out.append((row, [display(row.get(f.name), f, self) for f, display in types]))
         return out
+
+    def history_value(self, field: Field | None, text: str | None) -> str | Markup:
+        """A value as stored in the history (text), shown as people read it."""
+        if text is None or field is None:
+            return text
+        if field.type in ("picklist", "multi_picklist", "boolean", "lookup", "user"):
+            value = text
+            if field.type in ("lookup", "user"):
+                value = int(text) if text.isdigit() else None
+            elif field.type == "boolean":
+                value = text == "True"
+            return self.site.field_types[field.type].display(value, field, self)
+        return text
