@@ -901,9 +901,9 @@ class _DemoLoader:
         return self._settable[entity]
 
     def complete(self, entity: str, data: dict) -> dict:
-        # RecordService.create evaluates rules, formulas and conditions over the submitted
-        # fields and defaults only; a field that is not submitted is an unknown name there
-        # (so e.g. "reminder_at == null or ..." fails). Submit every settable field.
+        # Submit every settable field, as a form does: an empty field is sent as None. (Older
+        # record services evaluated rules and formulas over the submitted names only, so an
+        # absent field made rules such as "reminder_at == null or ..." fail.)
         ent = self.meta.entity(entity)
         full = {name: None for name in self.settable(entity)}
         full.update(data)
