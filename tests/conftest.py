@@ -16,10 +16,8 @@ import sqlalchemy as sa
 from kehu import create_app
 from kehu.metadata.loader import base_pack_path, discover_packs
 from kehu.site import Site
-from kehu_testing import Client, soup  # noqa: F401  (re-exported for tests)
+from kehu_testing import FIXTURE_PACK, REPO, Client, make_site, real_packs, soup  # noqa: F401  (re-exported)
 
-FIXTURE_PACK = Path(__file__).parent / "fixture_pack"
-REPO = base_pack_path()
 PG_URL = os.environ.get("KEHU_TEST_DATABASE_URL")
 
 
@@ -39,13 +37,6 @@ def db_url(tmp_path):
     admin.dispose()
 
 
-def make_site(db_url, tmp_path, packs=None, migrate=True) -> Site:
-    site = Site(db_url, packs or [FIXTURE_PACK], tmp_path)
-    if migrate:
-        site.migrate()
-    return site
-
-
 @pytest.fixture
 def site(db_url, tmp_path):
     site = make_site(db_url, tmp_path)
@@ -61,10 +52,6 @@ def admin_id(site):
 @pytest.fixture
 def svc(site, admin_id):
     return site.records(site.actor(site.user(admin_id)), "en")
-
-
-def real_packs():
-    return discover_packs(REPO, REPO / "plugins")
 
 
 @pytest.fixture

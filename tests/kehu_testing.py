@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bs4 import BeautifulSoup
+
+from kehu.metadata.loader import base_pack_path, discover_packs
+from kehu.site import Site
+
+FIXTURE_PACK = Path(__file__).parent / "fixture_pack"
+REPO = base_pack_path()
+
+
+def make_site(db_url, tmp_path, packs=None, migrate=True) -> Site:
+    site = Site(db_url, packs or [FIXTURE_PACK], tmp_path)
+    if migrate:
+        site.migrate()
+    return site
+
+
+def real_packs():
+    return discover_packs(REPO, REPO / "plugins")
 
 
 class Client:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_PACK, REPO, real_packs
+from kehu_testing import FIXTURE_PACK, REPO, real_packs
 from kehu.metadata import MetadataError, load_metadata
 from kehu.plugins import field_type_registry, make_plugin_manager
 

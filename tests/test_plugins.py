@@ -10,9 +10,7 @@ from flask import Blueprint
 from kehu import create_app, hookspecs
 from kehu.errors import Forbidden, RecordInvalid
 from kehu.fields.builtin import Text
-from kehu_testing import Client, soup
-
-from conftest import FIXTURE_PACK
+from kehu_testing import FIXTURE_PACK, Client, soup
 
 PACK = Path(__file__).parent / "fixture_plugin_pack"
 

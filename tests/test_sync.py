@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import yaml
 from click.testing import CliRunner
 
-from conftest import FIXTURE_PACK, make_site
+from kehu_testing import FIXTURE_PACK, make_site
 from kehu.db import sync
 from kehu.db.sync import SyncRefused
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import FIXTURE_PACK, make_site, real_packs
+from kehu_testing import FIXTURE_PACK, make_site, real_packs
 from kehu.errors import RecordInvalid
 
 

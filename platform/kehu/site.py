@@ -107,7 +107,7 @@ class Site:
         users = self.tables.users
         stmt = sa.select(users.c.id, users.c.display_name).where(users.c.is_active.is_(True))
         if term:
-            stmt = stmt.where(sa.or_(users.c.display_name.contains(term, autoescape=True),
-                                     users.c.username.contains(term, autoescape=True)))
+            stmt = stmt.where(sa.or_(users.c.display_name.icontains(term, autoescape=True),
+                                     users.c.username.icontains(term, autoescape=True)))
         with self.reading() as c:
             return [tuple(r) for r in c.execute(stmt.order_by(users.c.display_name).limit(limit))]

@@ -88,10 +88,11 @@ class FieldType:
             return column < value
         if op == "lte":
             return column <= value
+        # case-insensitive on every database (PostgreSQL's LIKE is case-sensitive, SQLite's is not)
         if op == "contains":
-            return column.contains(value, autoescape=True)
+            return column.icontains(value, autoescape=True)
         if op == "starts":
-            return column.startswith(value, autoescape=True)
+            return column.istartswith(value, autoescape=True)
         raise ValueError(op)
 
     def parse_filter_value(self, raw: str, field: Field, lang: str = "en") -> Any:

@@ -145,10 +145,12 @@ def _layout(out: Merged, doc: Document, problems: list[Problem]) -> None:
         return
     target = out.layouts[key]
     sections = {s["name"]: s for s in target.setdefault("sections", [])}
+    # a field sits in one section only: one an earlier pack placed elsewhere is refused here
+    # (repeats inside this document are reported by the checks)
+    earlier = [(s["name"], tuple(s.get("fields", []))) for s in target["sections"]]
     for i, section in enumerate(data.get("sections", [])):
         existing = sections.get(section["name"])
-        # a field sits in one section only: one placed by an earlier pack elsewhere is refused
-        placed = {f: s["name"] for s in target["sections"] if s is not existing for f in s.get("fields", [])}
+        placed = {f: name for name, names in earlier if name != section["name"] for f in names}
         fields = []
         for j, fname in enumerate(section.get("fields", [])):
             if fname in placed:

@@ -152,7 +152,7 @@ class RecordService:
         if query.q:
             searchable = [table.c[n] for n in entity.search_fields if n in table.c]
             if searchable:
-                clauses.append(sa.or_(*[c.contains(query.q, autoescape=True) for c in searchable]))
+                clauses.append(sa.or_(*[c.icontains(query.q, autoescape=True) for c in searchable]))
         return sa.and_(*clauses)
 
     def _order(self, entity: Entity, table: sa.Table, query: ListQuery):
