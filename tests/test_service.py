@@ -372,3 +372,31 @@ def test_user_choices_search_is_case_insensitive(site, admin_id, other):
     assert site.user_choices("LI") == [(other.actor.id, "李雷")]
     assert site.user_choices("雷") == [(other.actor.id, "李雷")]
     assert set(site.user_choices()) == {(admin_id, "管理员"), (other.actor.id, "李雷")}
+
+
+def test_money_rounds_half_up(svc):
+    record = svc.create("account", {"name": "Round", "lines": [{"item": "x", "quantity": "1", "price": "2.345"}]})
+    assert str(record["lines"][0]["price"]) == "2.35"  # half-up, not half-even (2.34)
+    assert str(record["lines_total"]) == "2.35"
+
+
+def test_refused_save_leaves_no_orphan_attachment(svc, site):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    upload = FileStorage(io.BytesIO(b"signed"), filename="contract.txt")
+    with pytest.raises(RecordInvalid):
+        svc.create("account", {"name": "", "contract": upload})  # refused: name is required
+    folder = site.attachments.folder
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_unique_race_caught_by_the_index_is_a_validation_message(svc, monkeypatch):
+    svc.create("account", {"name": "Only one"})
+    # as if a concurrent transaction committed between our check and our insert
+    monkeypatch.setattr(type(svc), "_collect_unique", lambda *args, **kwargs: None)
+    with pytest.raises(RecordInvalid) as refused:
+        svc.create("account", {"name": "Only one"})
+    assert "same moment" in refused.value.errors["_record"][0]
+    assert svc.count("account") == 1

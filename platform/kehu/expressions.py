@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -69,7 +69,8 @@ def _coalesce(*values):
 def _round(value, digits=0):
     if value is None:
         return None
-    return round(Decimal(str(value)), int(digits))
+    # half-up, as Chinese accounting rounds (Python's round() rounds half to even)
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-int(digits)), rounding=ROUND_HALF_UP)
 
 
 FUNCTIONS = {

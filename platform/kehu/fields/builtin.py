@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import nh3
@@ -154,7 +154,7 @@ class DecimalType(FieldType):
         return sa.Numeric(18, self.scale(field))
 
     def input_field(self, field, lang="en"):
-        return _DecimalInput(places=self.scale(field), allow_none=True, validate=range_validators(field, lang),
+        return _DecimalInput(places=self.scale(field), rounding=ROUND_HALF_UP, allow_none=True, validate=range_validators(field, lang),
                              error_messages={"invalid": tr(lang, "Enter a number.", "请输入数字。"),
                                              "special": tr(lang, "Enter a number.", "请输入数字。")})
 
@@ -424,7 +424,7 @@ class Formula(FieldType):
         kind = field.get("result_type", "decimal")
         try:
             if kind == "decimal":
-                return round(Decimal(str(value)), field.get("scale", 2))
+                return Decimal(str(value)).quantize(Decimal(1).scaleb(-field.get("scale", 2)), rounding=ROUND_HALF_UP)
             if kind == "integer":
                 return int(value)
             if kind == "text":

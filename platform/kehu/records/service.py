@@ -7,6 +7,7 @@ Permissions are a predicate from :class:`kehu.records.policy.Policy`, added to e
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class RecordService:
         self.tables = site.tables
         self.types = site.field_types
         self.policy = Policy(site, actor)
+        self._new_files: list[str] = []
 
     # ---------------------------------------------------------------- helpers
     def entity(self, name: str) -> Entity:
@@ -168,7 +170,7 @@ class RecordService:
             if fld is None or fld.type not in ("lookup", "user"):
                 continue
             target = fld.target if fld.type == "lookup" else "kehu_user"
-            wanted.setdefault(target, set()).update(r[name] for r in rows if r.get(name) is not None)
+            wanted.setdefault(target, set()).update(r[name] for r in rows if isinstance(r.get(name), int))
         labels: dict[tuple[str, int], str] = {}
         for target, ids in wanted.items():
             if not ids:
@@ -243,7 +245,35 @@ class RecordService:
                 return values, exc.errors
         return values, {}
 
+    @contextlib.contextmanager
+    def _saving(self):
+        """Undo what a failed save did outside the database (stored attachment files), and
+        turn a unique index that caught a race into a validation message."""
+        self._new_files = []
+        try:
+            yield
+        except sa.exc.IntegrityError:
+            self._discard_files()
+            raise RecordInvalid({"_record": [self.t(
+                "Another record was saved with one of these unique values at the same moment; nothing was saved.",
+                "另一条记录同时保存了相同的唯一值；本次未保存。")]}) from None
+        except BaseException:
+            self._discard_files()
+            raise
+
+    def _discard_files(self) -> None:
+        for value in self._new_files:
+            try:
+                self.site.attachments.path(json.loads(value)).unlink(missing_ok=True)
+            except (FileNotFoundError, ValueError, KeyError):
+                pass
+        self._new_files = []
+
     def create(self, entity_name: str, data: dict, *, conn=None) -> dict:
+        with self._saving():
+            return self._create(entity_name, data, conn)
+
+    def _create(self, entity_name: str, data: dict, conn) -> dict:
         entity = self.entity(entity_name)
         self.policy.require(entity, "create")
         values = self.new_record(entity.name)
@@ -267,6 +297,10 @@ class RecordService:
         return record
 
     def update(self, entity_name: str, record_id: int, data: dict, row_version: int | None, *, conn=None) -> dict:
+        with self._saving():
+            return self._update(entity_name, record_id, data, row_version, conn)
+
+    def _update(self, entity_name: str, record_id: int, data: dict, row_version: int | None, conn) -> dict:
         entity = self.entity(entity_name)
         with self.site.writing(conn) as c:
             existing = self.get(entity.name, record_id, conn=c)
@@ -355,6 +389,8 @@ class RecordService:
                 continue
             if fld.type == "attachment":
                 values[name] = self.site.attachments.accept(fld, raw, self.lang, errors)
+                if values[name]:
+                    self._new_files.append(values[name])
                 continue
             if isinstance(raw, str):
                 raw = raw.strip()
