@@ -18,7 +18,8 @@ def ensure_database(url: str) -> None:
     with admin.connect() as conn:
         exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}).first()
         if not exists:
-            conn.execute(sa.schema.DDL(f'CREATE DATABASE "{parsed.database}"'))
+            name = conn.dialect.identifier_preparer.quote(parsed.database)
+            conn.exec_driver_sql("CREATE DATABASE " + name)
     admin.dispose()
 
 

@@ -354,3 +354,21 @@ def test_cli_migrate_dry_run_prints_the_plan_and_changes_nothing(cli, db_url):
     assert applied.output.splitlines()[-1].startswith("Applied ")
     again = cli("migrate", "--dry-run")
     assert again.exit_code == 0 and again.output.splitlines() == ["database is up to date"]
+
+
+def test_list_filters_get_indexes_with_names_postgresql_keeps():
+    from kehu.db.tables import build_tables
+    from kehu.metadata import load_metadata
+    from kehu.plugins import field_type_registry, make_plugin_manager
+    from kehu_testing import real_packs
+
+    registry = field_type_registry(make_plugin_manager())
+    tables = build_tables(load_metadata(real_packs(), registry), registry)
+    names = [index.name for table in tables.entities.values() for index in table.indexes]
+    assert names and max(len(n) for n in names) <= 63
+    assert len(names) == len(set(names))
+    customer = {tuple(c.name for c in index.columns) for index in tables["customer"].indexes}
+    assert ("industry",) in customer  # a picklist offered as a list filter
+    assert ("value_tier", "created_at") in customer  # declared in metadata
+    assert ("value_tier",) not in customer  # the declared index already starts with it
+    assert ("parent",) in customer  # lookups are indexed

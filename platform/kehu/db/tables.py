@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -57,18 +58,34 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
     return {t.name: t for t in (users, history, counters, meta, retired)}
 
 
-def entity_table(md: sa.MetaData, entity: Entity, field_types) -> sa.Table:
+def index_name(prefix: str, table: str, columns: list[str]) -> str:
+    """A deterministic index name that fits PostgreSQL's 63 characters (a longer name would
+    be truncated by the server and then never match what schema sync expects)."""
+    name = f"{prefix}_{table}_{'_'.join(columns)}"
+    if len(name) <= 60:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[:49]}_{digest}"
+
+
+FILTER_INDEX_TYPES = ("picklist", "user", "date", "datetime")
+
+
+def entity_table(md: sa.MetaData, entity: Entity, field_types, filters: tuple[str, ...] = ()) -> sa.Table:
+    """The table of ``entity``. Lookups are indexed, and so are the picklist, user and date
+    fields offered as list filters (``filters``) unless a declared index already starts with
+    them."""
     user_fk = f"{USER_TABLE}.id"
     columns = [
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("owner", sa.Integer, sa.ForeignKey(user_fk), index=True),
-        sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+        sa.Column("owner", sa.Integer, sa.ForeignKey(user_fk)),
+        sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("created_by", sa.Integer, sa.ForeignKey(user_fk)),
         sa.Column("updated_at", sa.DateTime, nullable=False),
         sa.Column("updated_by", sa.Integer, sa.ForeignKey(user_fk)),
         sa.Column("row_version", sa.Integer, nullable=False, default=1),
         sa.Column("workflow_state", sa.String(40)),
-        sa.Column("deleted_at", sa.DateTime, index=True),
+        sa.Column("deleted_at", sa.DateTime),
         sa.Column("deleted_by", sa.Integer, sa.ForeignKey(user_fk)),
     ]
     for field in entity.user_fields():
@@ -83,21 +100,26 @@ def entity_table(md: sa.MetaData, entity: Entity, field_types) -> sa.Table:
             args.append(sa.ForeignKey(user_fk))
         # required is enforced by the record service (it may be conditional), so every
         # entity column is nullable: adding a field to a table that holds data never fails
-        columns.append(sa.Column(field.name, ftype.column_type(field), *args, nullable=True,
-                                 index=field.type == "lookup"))
+        columns.append(sa.Column(field.name, ftype.column_type(field), *args, nullable=True))
     table = sa.Table(entity.name, md, *columns)
+    leading = {index["fields"][0] for index in entity.indexes}
+    single = ["owner", "created_at", "deleted_at"] + [f.name for f in entity.user_fields() if f.type == "lookup"]
+    single += [name for name in filters if name in entity.fields and entity.fields[name].type in FILTER_INDEX_TYPES
+               and field_types[entity.fields[name].type].stored]
+    for name in dict.fromkeys(single):
+        if name not in leading and name in table.c:
+            sa.Index(index_name("ix", entity.name, [name]), table.c[name])
     for field in entity.user_fields():
         if field.type == "autonumber":  # codes stay unique even across the recycle bin
-            sa.Index(f"uq_{entity.name}_{field.name}", table.c[field.name], unique=True)
+            sa.Index(index_name("uq", entity.name, [field.name]), table.c[field.name], unique=True)
         elif field.get("unique") and ftype_stored(field_types, field):
             # unique among live records: the recycle bin keeps deleted rows
             live = table.c.deleted_at.is_(None)
-            sa.Index(f"uq_{entity.name}_{field.name}", table.c[field.name], unique=True,
+            sa.Index(index_name("uq", entity.name, [field.name]), table.c[field.name], unique=True,
                      sqlite_where=live, postgresql_where=live)
     for i, index in enumerate(entity.indexes):
         cols = [table.c[name] for name in index["fields"] if name in table.c]
-        name = f"ix_{entity.name}_{'_'.join(index['fields'])}"[:60]
-        sa.Index(name, *cols, unique=bool(index.get("unique")))
+        sa.Index(index_name("ix", entity.name, list(index["fields"])), *cols, unique=bool(index.get("unique")))
     return table
 
 
@@ -136,5 +158,8 @@ class Tables:
 def build_tables(metadata: Metadata, field_types) -> Tables:
     md = sa.MetaData()
     system = system_tables(md)
-    entities = {name: entity_table(md, entity, field_types) for name, entity in metadata.entities.items()}
+    entities = {
+        name: entity_table(md, entity, field_types, metadata.layout(name, "list").filters)
+        for name, entity in metadata.entities.items()
+    }
     return Tables(md, system, entities)

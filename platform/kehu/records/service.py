@@ -39,7 +39,7 @@ class Actor:
     locale: str = "zh"
 
 
-COUNT_CAP = 1000
+COUNT_CAP = 500
 
 
 @dataclass
@@ -116,7 +116,7 @@ class RecordService:
         """One page of records: one count, one select of the shown columns, one label
         query per lookup target. The cost does not grow with the page's rows.
 
-        The count stops at ``COUNT_CAP`` rows past the page (lists then say "1,000+", as
+        The count stops at ``COUNT_CAP`` rows or just past the page (lists then say "500+", as
         Salesforce and Dynamics do), so a broad filter over a large table stays fast."""
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
