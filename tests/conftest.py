@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
 from kehu import create_app
-from kehu.metadata.loader import base_pack_path, discover_packs
-from kehu.site import Site
 from kehu_testing import FIXTURE_PACK, REPO, Client, make_site, real_packs, soup  # noqa: F401  (re-exported)
 
 PG_URL = os.environ.get("KEHU_TEST_DATABASE_URL")

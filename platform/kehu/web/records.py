@@ -234,6 +234,11 @@ def _after_save(ent, record):
         target = url_for("records.detail", entity=ent.name, record_id=record["id"])
     else:
         target = url_for("records.edit", entity=ent.name, record_id=record["id"], saved=1)
+    return go_to(target)
+
+
+def go_to(target: str):
+    """After a change: htmx follows HX-Redirect, a plain form post follows 303 See Other."""
     if request.headers.get("HX-Request"):
         return hx_response("", 204, redirect=target)
     return redirect(target, 303)
@@ -294,20 +299,14 @@ def _int(value):
 def delete(entity, record_id):
     ent = entity_or_404(entity)
     service().delete(ent.name, record_id)
-    target = url_for("records.list_view", entity=ent.name)
-    if request.headers.get("HX-Request"):
-        return hx_response("", 204, redirect=target)
-    return redirect(target, 303)
+    return go_to(url_for("records.list_view", entity=ent.name))
 
 
 @bp.route("/<entity>/<int:record_id>/restore", methods=["POST"])
 def restore(entity, record_id):
     ent = entity_or_404(entity)
     service().restore(ent.name, record_id)
-    target = url_for("records.detail", entity=ent.name, record_id=record_id)
-    if request.headers.get("HX-Request"):
-        return hx_response("", 204, redirect=target)
-    return redirect(target, 303)
+    return go_to(url_for("records.detail", entity=ent.name, record_id=record_id))
 
 
 # ---------------------------------------------------------- htmx helpers
