@@ -33,7 +33,7 @@ def names(svc, args, entity="account") -> list[str]:
 @pytest.fixture
 def other(site):
     """A second user with a service of their own."""
-    uid = site.create_user("li", "pw-123456", "李雷", locale="zh")
+    uid = site.create_user("li", "pw-123456", "李雷", locale="zh", roles=["editor"])
     return site.records(site.actor(site.user(uid)), "en")
 
 

@@ -157,7 +157,7 @@ def test_edit_with_stale_version_shows_the_other_change(client):
     client.login()
     record = create(client.application, name="Alpha", employees="1")
     site = client.application.extensions["kehu"]
-    other = site.create_user("li", "pw-li-123", "李明")
+    other = site.create_user("li", "pw-li-123", "李明", roles=["editor"])
     site.records(site.actor(site.user(other)), "en").update("account", record["id"], {"employees": "5"}, 1)
     response = client.post_form(f"/app/account/{record['id']}/edit", {"name": "Alpha", "employees": "9", "row_version": "1"}, htmx=True)
     assert response.status_code == 409

@@ -37,6 +37,7 @@ BASE_COUNTS = {
 STAFF = (
     ("admin", "系统管理员", "系统管理员", True, "admin", None),
     ("zhangwei", "张伟", "总经理", False, "gm", None),
+    ("sunli", "孙丽", "销售总监", False, "sales_director", None),
     ("liqiang", "李强", "销售经理（西北西南大区）", False, "sales_manager", "west"),
     ("wangfang", "王芳", "销售经理（华北华东华南大区）", False, "sales_manager", "east"),
     ("zhaolei", "赵磊", "销售代表", False, "rep", "west"),
@@ -48,7 +49,35 @@ STAFF = (
     ("wuhao", "吴昊", "服务工程师", False, "engineer", None),
     ("sunpeng", "孙鹏", "服务工程师", False, "engineer", None),
     ("zhengxue", "郑雪", "市场专员", False, "marketing", None),
+    ("qianyu", "钱宇", "产品专员", False, "product", None),
 )
+
+# key, name, English name, parent key, manager username: three levels under the GM's office
+DEPARTMENTS = (
+    ("gm_office", "总经理办公室", "General manager's office", None, "zhangwei"),
+    ("sales_division", "销售事业部", "Sales division", "gm_office", "sunli"),
+    ("sales_west", "销售一部（西北西南）", "Sales 1 (north-west & south-west)", "sales_division", "liqiang"),
+    ("sales_east", "销售二部（华北华东华南）", "Sales 2 (north, east & south)", "sales_division", "wangfang"),
+    ("service", "技术支持与售后服务部", "Technical support & service", "gm_office", "zhoujie"),
+    ("marketing", "市场部", "Marketing", "gm_office", "zhengxue"),
+    ("product", "产品部", "Product management", "gm_office", "qianyu"),
+    ("finance", "财务部", "Finance", "gm_office", None),
+    ("warehouse", "仓储部", "Warehouse", "gm_office", None),
+    ("commerce", "商务部", "Commerce", "gm_office", None),
+)
+
+# kind of staff -> (roles, department key; None: by sales team)
+PLACEMENT = {
+    "admin": (("system_admin",), "gm_office"),
+    "gm": (("general_manager",), "gm_office"),
+    "sales_director": (("sales_manager",), "sales_division"),
+    "sales_manager": (("sales_manager",), None),
+    "rep": (("sales_rep",), None),
+    "service_manager": (("service_manager",), "service"),
+    "engineer": (("service_engineer",), "service"),
+    "marketing": (("marketing",), "marketing"),
+    "product": (("product_maintainer",), "product"),
+}
 
 WEST = {"shaanxi", "gansu", "ningxia", "qinghai", "xinjiang", "sichuan", "chongqing", "henan"}
 
@@ -912,9 +941,19 @@ class _DemoLoader:
                 full[child.name] = [self.complete(child.target, line) for line in full[child.name]]
         return full
 
+    def editable(self, user: str, entity: str, data: dict) -> dict:
+        """Only what this user's roles let them set (a rep cannot set a credit limit)."""
+        policy = self.svc[user].policy
+        ent = self.meta.entity(entity)
+        out = {k: v for k, v in data.items() if policy.can_edit_field(ent, k)}
+        for child in ent.child_tables():
+            if isinstance(out.get(child.name), list):
+                out[child.name] = [self.editable(user, child.target, line) for line in out[child.name]]
+        return out
+
     def create(self, user: str, entity: str, data: dict, conn) -> dict:
         try:
-            return self.svc[user].create(entity, self.complete(entity, data), conn=conn)
+            return self.svc[user].create(entity, self.editable(user, entity, self.complete(entity, data)), conn=conn)
         except RecordInvalid as exc:
             exc.add_note(f"demo data for {entity}: {data!r}")
             raise
@@ -1008,18 +1047,35 @@ class _DemoLoader:
     def load_users(self) -> list[tuple[str, str, str]]:
         users = self.site.tables.users
         logins = []
+        departments = self.site.tables.departments
         with self.site.writing() as c:
             existing = dict(c.execute(sa.select(users.c.username, users.c.id)).all())
+            dept_ids: dict[str, int] = {}
+            for key, name, name_en, parent, _manager in DEPARTMENTS:
+                dept_ids[key] = c.execute(sa.insert(departments).values(
+                    name=name, name_en=name_en, parent_id=dept_ids.get(parent), created_at=dt.datetime.now()
+                ).returning(departments.c.id)).scalar_one()
             for username, name, role, is_admin, kind, team in STAFF:
+                roles, dept = PLACEMENT[kind]
+                dept_id = dept_ids[dept or ("sales_west" if team == "west" else "sales_east")]
                 uid = existing.get(username)
                 if uid is None:
                     email = None if kind == "admin" else f"{username}@kehu-demo.cn"
                     uid = self.site.create_user(username, DEMO_PASSWORD, name, is_admin=is_admin, locale="zh",
-                                                email=email, conn=c)
+                                                email=email, department_id=dept_id, roles=roles, conn=c)
                     logins.append((username, DEMO_PASSWORD, role if name == role else f"{name} · {role}"))
+                else:  # made before the demo (e.g. by `kehu create-user`): place it, keep its password
+                    user_roles = self.site.tables.user_roles
+                    c.execute(sa.update(users).where(users.c.id == uid).values(department_id=dept_id))
+                    c.execute(sa.delete(user_roles).where(user_roles.c.user_id == uid, user_roles.c.role.in_(roles)))
+                    c.execute(sa.insert(user_roles), [{"user_id": uid, "role": r} for r in roles])
                 self.user_ids[username] = uid
                 self.kind[username] = kind
                 self.team[username] = team
+            for key, _name, _en, _parent, manager in DEPARTMENTS:
+                if manager:
+                    c.execute(sa.update(departments).where(departments.c.id == dept_ids[key]).values(
+                        manager_id=self.user_ids[manager]))
         for username, uid in self.user_ids.items():
             self.svc[username] = self.site.records(self.site.actor(self.site.user(uid)), "zh")
         return logins
@@ -1235,8 +1291,8 @@ class _DemoLoader:
             self.add_customer(c, data)
             made += 1
 
-    def add_customer(self, c, data) -> dict:
-        owner = self.sales_owner(data["province"])
+    def add_customer(self, c, data, owner: str | None = None) -> dict:
+        owner = owner or self.sales_owner(data["province"])
         rec = self.create(owner, "customer", data, c)
         info = {"id": rec["id"], "name": rec["name"], "short": rec["short_name"] or rec["name"][:6], "owner": owner,
                 "province": rec["province"], "city": rec["city"], "address": rec["address"],
@@ -1266,7 +1322,7 @@ class _DemoLoader:
             sname, short, _, _, sword, _ = self.company_name(sc, (brand, brand_py))
             sdata = self.customer_data(sp, sc, sd, sname, short, brand_py, sword[1], self.industry_key(sword), sword[4],
                                        parent=group["id"])
-            self.add_customer(c, sdata)
+            self.add_customer(c, sdata, owner=group["owner"])  # a group's companies stay with one salesperson
             made += 1
         return made
 
@@ -1651,7 +1707,7 @@ class _DemoLoader:
             "sales": self.users_of("sales_manager", "rep"), "marketing": self.users_of("marketing"),
             "general_office": self.users_of("gm"), "customer_centre": self.users_of("service_manager"),
         }
-        owners = self.users_of("service_manager", "marketing") or ["admin"]
+        owners = self.users_of("service_manager", "engineer") or ["admin"]  # the service desk records feedback
         for _ in range(self.count("feedback")):
             ftype = self.weighted((("complaint", 30), ("suggestion", 25), ("praise", 15), ("inquiry", 30)))
             subject, content, depts = rng.choice(FEEDBACK[ftype])

@@ -70,14 +70,30 @@ class Site:
         return sync.apply(self.engine, self.metadata, self.tables, force=force)
 
     # ----------------------------------------------------------------- users
-    def create_user(self, username: str, password: str, display_name: str, *, is_admin=False, locale="zh", email=None, conn=None) -> int:
+    def create_user(self, username: str, password: str, display_name: str, *, is_admin=False, locale="zh",
+                    email=None, department_id=None, roles=(), teams=(), conn=None) -> int:
+        """Create a user (no permission check: the CLI, the demo and admin pages call this)."""
         users = self.tables.users
         with self.writing(conn) as c:
-            return c.execute(sa.insert(users).values(
+            user_id = c.execute(sa.insert(users).values(
                 username=username, display_name=display_name, password_hash=generate_password_hash(password),
-                is_admin=is_admin, is_active=True, locale=locale, email=email,
+                is_admin=is_admin, is_active=True, locale=locale, email=email, department_id=department_id,
                 created_at=dt.datetime.now().replace(microsecond=0),
             ).returning(users.c.id)).scalar_one()
+            if roles:
+                c.execute(sa.insert(self.tables.user_roles), [{"user_id": user_id, "role": r} for r in roles])
+            if teams:
+                c.execute(sa.insert(self.tables.team_members), [{"user_id": user_id, "team_id": t} for t in teams])
+            return user_id
+
+    def audit(self, conn, actor_id: int | None, action: str, entity: str | None = None,
+              record_id: int | None = None, detail: dict | None = None) -> None:
+        """Record who did what (permission changes, assignments, shares, admin actions)."""
+        import json
+
+        conn.execute(sa.insert(self.tables.audit).values(
+            at=dt.datetime.now().replace(microsecond=0), actor_id=actor_id, action=action, entity=entity,
+            record_id=record_id, detail=json.dumps(detail or {}, ensure_ascii=False, default=str)))
 
     def user(self, user_id: int) -> dict | None:
         users = self.tables.users

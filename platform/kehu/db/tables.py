@@ -23,7 +23,57 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("is_active", sa.Boolean, nullable=False, default=True),
         sa.Column("is_admin", sa.Boolean, nullable=False, default=False),
         sa.Column("locale", sa.String(8)),
+        sa.Column("department_id", sa.Integer, sa.ForeignKey("kehu_department.id", name="fk_kehu_user_department")),
         sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    departments = sa.Table(
+        "kehu_department", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(120), nullable=False),
+        sa.Column("name_en", sa.String(120)),
+        sa.Column("parent_id", sa.Integer, sa.ForeignKey("kehu_department.id", name="fk_kehu_department_parent")),
+        sa.Column("manager_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id", name="fk_kehu_department_manager", use_alter=True)),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    teams = sa.Table(
+        "kehu_team", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(120), nullable=False, unique=True),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    team_members = sa.Table(
+        "kehu_team_member", md,
+        sa.Column("team_id", sa.Integer, sa.ForeignKey("kehu_team.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id", ondelete="CASCADE"), primary_key=True),
+    )
+    user_roles = sa.Table(
+        "kehu_user_role", md,
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("role", sa.String(40), primary_key=True),
+    )
+    shares = sa.Table(
+        "kehu_share", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.Integer, nullable=False),
+        sa.Column("principal_type", sa.String(12), nullable=False),  # user | team | department
+        sa.Column("principal_id", sa.Integer, nullable=False),
+        sa.Column("access", sa.String(8), nullable=False),  # read | write
+        sa.Column("granted_by", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id")),
+        sa.Column("granted_at", sa.DateTime, nullable=False),
+        sa.Index("ix_kehu_share_principal", "entity", "principal_type", "principal_id", "record_id"),
+        sa.Index("uq_kehu_share_grant", "entity", "record_id", "principal_type", "principal_id", unique=True),
+    )
+    audit = sa.Table(
+        "kehu_audit", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("actor_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id")),
+        sa.Column("action", sa.String(40), nullable=False),
+        sa.Column("entity", sa.String(40)),
+        sa.Column("record_id", sa.Integer),
+        sa.Column("detail", sa.Text),
+        sa.Index("ix_kehu_audit_at", "at"),
     )
     history = sa.Table(
         "kehu_history", md,
@@ -55,7 +105,8 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("column_name", sa.String(80), primary_key=True),
         sa.Column("retired_at", sa.DateTime, nullable=False),
     )
-    return {t.name: t for t in (users, history, counters, meta, retired)}
+    return {t.name: t for t in (users, departments, teams, team_members, user_roles, shares, audit,
+                                history, counters, meta, retired)}
 
 
 def index_name(prefix: str, table: str, columns: list[str]) -> str:
@@ -141,6 +192,30 @@ class Tables:
     @property
     def users(self) -> sa.Table:
         return self.system[USER_TABLE]
+
+    @property
+    def departments(self) -> sa.Table:
+        return self.system["kehu_department"]
+
+    @property
+    def teams(self) -> sa.Table:
+        return self.system["kehu_team"]
+
+    @property
+    def team_members(self) -> sa.Table:
+        return self.system["kehu_team_member"]
+
+    @property
+    def user_roles(self) -> sa.Table:
+        return self.system["kehu_user_role"]
+
+    @property
+    def shares(self) -> sa.Table:
+        return self.system["kehu_share"]
+
+    @property
+    def audit(self) -> sa.Table:
+        return self.system["kehu_audit"]
 
     @property
     def history(self) -> sa.Table:

@@ -50,8 +50,10 @@ class ListQuery:
         return out
 
 
-def parse(entity: Entity, layout: Layout, args: Mapping, field_types, lang: str = "en") -> ListQuery:
-    """Parse request args (a werkzeug MultiDict or a dict of lists)."""
+def parse(entity: Entity, layout: Layout, args: Mapping, field_types, lang: str = "en",
+          hidden: frozenset[str] = frozenset()) -> ListQuery:
+    """Parse request args (a werkzeug MultiDict or a dict of lists). Fields in ``hidden``
+    (those the user cannot see) can be neither filtered nor sorted on."""
     getlist = args.getlist if hasattr(args, "getlist") else (lambda k: args.get(k, []))
     get = (lambda k: (getlist(k) or [None])[0])
     query = ListQuery(per_page=layout.page_size)
@@ -69,7 +71,7 @@ def parse(entity: Entity, layout: Layout, args: Mapping, field_types, lang: str 
     if sort:
         name, desc = sort.lstrip("-"), sort.startswith("-")
         fld = entity.fields.get(name)
-        if fld is None or not field_types[fld.type].sortable or not field_types[fld.type].stored:
+        if fld is None or name in hidden or not field_types[fld.type].sortable or not field_types[fld.type].stored:
             query.errors.append(tr(lang, f"Cannot sort by '{name}'.", f"不能按“{name}”排序。"))
         else:
             query.sort = (name, desc)
@@ -82,7 +84,7 @@ def parse(entity: Entity, layout: Layout, args: Mapping, field_types, lang: str 
         _, name, op = parts
         fld = entity.fields.get(name)
         ftype = field_types[fld.type] if fld is not None else None
-        if ftype is None or op not in ftype.filter_ops or not ftype.stored:
+        if ftype is None or name in hidden or op not in ftype.filter_ops or not ftype.stored:
             query.errors.append(tr(lang, f"Cannot filter '{name}' by '{op}'.", f"不能按“{name}”的“{op}”筛选。"))
             continue
         raws = tuple(v for v in getlist(key) if v is not None and v != "")

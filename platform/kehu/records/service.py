@@ -71,6 +71,13 @@ class RecordService:
         self.policy = Policy(site, actor)
         self._new_files: list[str] = []
 
+    @property
+    def ownership(self):
+        """Assign, share, transfer and explain: the actions that change who may use a record."""
+        from kehu.records.ownership import Ownership
+
+        return Ownership(self)
+
     # ---------------------------------------------------------------- helpers
     def entity(self, name: str) -> Entity:
         entity = self.meta.entities.get(name)
@@ -91,7 +98,23 @@ class RecordService:
 
     # ------------------------------------------------------------------ read
     def get(self, entity_name: str, record_id: int, *, deleted: bool = False, conn=None) -> dict:
+        """A record the actor can read, without the fields hidden from them (404 otherwise)."""
         entity = self.entity(entity_name)
+        return self._strip(entity, self._fetch(entity, record_id, deleted=deleted, conn=conn))
+
+    def _strip(self, entity: Entity, record: dict) -> dict:
+        """The record without the fields hidden from the actor (child lines too)."""
+        hidden = self.policy.hidden_fields(entity)
+        out = {k: v for k, v in record.items() if k not in hidden}
+        for child in entity.child_tables():
+            if isinstance(out.get(child.name), list):
+                centity = self.meta.entity(child.target)
+                if self.policy.hidden_fields(centity):
+                    out[child.name] = [self._strip(centity, line) for line in out[child.name]]
+        return out
+
+    def _fetch(self, entity: Entity, record_id: int, *, deleted: bool = False, conn=None) -> dict:
+        """The whole stored record (hidden fields included) if the actor can read it."""
         table = self.tables[entity.name]
         stmt = sa.select(table).where(table.c.id == record_id, self._visible(entity, table, deleted))
         with self.site.reading(conn) as c:
@@ -120,9 +143,10 @@ class RecordService:
         Salesforce and Dynamics do), so a broad filter over a large table stays fast."""
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
+        hidden = self.policy.hidden_fields(entity)
         names = ["id", "row_version"] + [
             c for c in (columns or [f.name for f in entity.fields.values()])
-            if c in table.c and c not in ("id", "row_version")
+            if c in table.c and c not in ("id", "row_version") and c not in hidden
         ]
         where = self._where(entity, table, query)
         order = self._order(entity, table, query)
@@ -146,19 +170,25 @@ class RecordService:
             return conn.execute(sa.select(sa.func.count()).select_from(table)
                                 .where(self._where(entity, table, query or ListQuery()))).scalar_one()
 
-    def _where(self, entity: Entity, table: sa.Table, query: ListQuery):
-        clauses = [self._visible(entity, table, query.deleted)]
+    def _where(self, entity: Entity, table: sa.Table, query: ListQuery, action: str = "read"):
+        live = table.c.deleted_at.is_not(None) if query.deleted else table.c.deleted_at.is_(None)
+        clauses = [live, self.policy.predicate(entity, table, action)]
+        hidden = self.policy.hidden_fields(entity)
         for flt in query.filters:
+            if flt.field in hidden:  # the query parser refuses these; never filter on what one cannot see
+                raise Forbidden(self.t(f"Cannot filter by '{flt.field}'.", f"不能按“{flt.field}”筛选。"))
             fld = entity.field(flt.field)
             clauses.append(self.types[fld.type].filter_clause(table.c[flt.field], flt.op, list(flt.values)))
         if query.q:
-            searchable = [table.c[n] for n in entity.search_fields if n in table.c]
+            searchable = [table.c[n] for n in entity.search_fields if n in table.c and n not in hidden]
             if searchable:
                 clauses.append(sa.or_(*[c.icontains(query.q, autoescape=True) for c in searchable]))
         return sa.and_(*clauses)
 
     def _order(self, entity: Entity, table: sa.Table, query: ListQuery):
         name, desc = query.sort or (entity.default_sort.lstrip("-"), entity.default_sort.startswith("-"))
+        if name in self.policy.hidden_fields(entity):
+            name = "created_at"
         column = table.c[name] if name in table.c else table.c.created_at
         return [column.desc() if desc else column.asc(), table.c.id.desc() if desc else table.c.id.asc()]
 
@@ -211,8 +241,9 @@ class RecordService:
                 .select_from(hist.outerjoin(users, users.c.id == hist.c.user_id))
                 .where(hist.c.entity == entity.name, hist.c.record_id == record_id)
                 .order_by(hist.c.id.desc()).limit(500))
+        hidden = self.policy.hidden_fields(entity)
         with self.site.reading() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
+            return [dict(r) for r in conn.execute(stmt).mappings() if r["field"] not in hidden]
 
     # --------------------------------------------------------------- writing
     def new_record(self, entity_name: str) -> dict:
@@ -235,15 +266,15 @@ class RecordService:
         entity = self.entity(entity_name)
         data = {k: v for k, v in data.items() if not (k in entity.fields and entity.field(k).type == "attachment")}
         with self.site.reading() as c:
-            existing = self.get(entity.name, record_id, conn=c) if record_id else None
+            existing = self._fetch(entity, record_id, conn=c) if record_id else None
             values = dict(existing) if existing else self.new_record(entity.name)
             errors: dict[str, list[str]] = {}
             values.update(self._load(entity, data, partial=existing is not None, errors=errors))
             try:
                 self._prepare(entity, values, existing, c, errors)
             except RecordInvalid as exc:
-                return values, exc.errors
-        return values, {}
+                return self._strip(entity, values), exc.errors
+        return self._strip(entity, values), {}
 
     @contextlib.contextmanager
     def _saving(self):
@@ -303,7 +334,7 @@ class RecordService:
     def _update(self, entity_name: str, record_id: int, data: dict, row_version: int | None, conn) -> dict:
         entity = self.entity(entity_name)
         with self.site.writing(conn) as c:
-            existing = self.get(entity.name, record_id, conn=c)
+            existing = self._fetch(entity, record_id, conn=c)
             self.policy.require(entity, "write", existing)
             if row_version is None:
                 raise RecordInvalid({"_record": [self.t("The form is missing its version; reload the page.", "表单缺少版本号，请刷新页面。")]})
@@ -338,7 +369,7 @@ class RecordService:
         """Move a record to the recycle bin (restorable)."""
         entity = self.entity(entity_name)
         with self.site.writing(conn) as c:
-            record = self.get(entity.name, record_id, conn=c)
+            record = self._fetch(entity, record_id, conn=c)
             self.policy.require(entity, "delete", record)
             self.site.pm.hook.before_record_delete(service=self, entity=entity, record=record)
             self._set_deleted(c, entity, record, deleted=True)
@@ -346,7 +377,7 @@ class RecordService:
     def restore(self, entity_name: str, record_id: int, *, conn=None) -> dict:
         entity = self.entity(entity_name)
         with self.site.writing(conn) as c:
-            record = self.get(entity.name, record_id, deleted=True, conn=c)
+            record = self._fetch(entity, record_id, deleted=True, conn=c)
             self.policy.require(entity, "delete", record)
             self._check_unique(c, entity, record, record_id)
             self._set_deleted(c, entity, record, deleted=False)
@@ -514,7 +545,8 @@ class RecordService:
                 continue
             empty = value is None or value == "" or (fld.type == "child_table" and not value)
             if empty:
-                if not ftype.computed and self.is_required(fld, values):
+                # a field the actor cannot edit cannot be demanded of them
+                if not ftype.computed and self.is_required(fld, values) and self.policy.can_edit_field(entity, fld.name):
                     errors.setdefault(fld.name, []).append(self.t(f"{fld.label.en} is required.", f"请填写{fld.label.zh}。"))
                 continue
             old = (existing or {}).get(fld.name)
@@ -639,7 +671,8 @@ class RecordService:
             .where(hist.c.entity == entity.name, hist.c.record_id == current["id"], hist.c.row_version > seen_version)
             .order_by(hist.c.id)
         ).mappings().all()
-        changes = [dict(r) for r in rows]
+        hidden = self.policy.hidden_fields(entity)
+        changes = [dict(r) for r in rows if r["field"] not in hidden]
         return Conflict(self.t(
             "Someone else saved this record after you opened it. Your changes were not saved; review theirs below and apply yours again.",
             "在您打开此记录后，其他人已保存了它。您的修改未保存；请查看下面的变更后重新修改。"), changes, current)

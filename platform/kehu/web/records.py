@@ -67,11 +67,13 @@ def list_view(entity):
         abort(404)
     meta = site().metadata
     layout = meta.layout(ent.name, "list")
-    query = parse(ent, layout, request.args, site().field_types, i18n.lang())
-    columns = [c for c in layout.columns if c in ent.fields]
-    page = service().list(ent.name, query, columns + [ent.title_field])
+    svc = service()
+    hidden = svc.policy.hidden_fields(ent)
+    query = parse(ent, layout, request.args, site().field_types, i18n.lang(), hidden)
+    columns = [c for c in layout.columns if c in ent.fields and c not in hidden]
+    page = svc.list(ent.name, query, columns + [ent.title_field])
     ctx = DisplayContext(site(), i18n.lang(), page.labels, ent.name)
-    filter_fields = [ent.field(f) for f in (layout.filters or ()) if f in ent.fields]
+    filter_fields = [ent.field(f) for f in (layout.filters or ()) if f in ent.fields and f not in hidden]
     filter_labels = _filter_labels(ent, query)
     context = dict(entity=ent, layout=layout, query=query, page=page, columns=[ent.field(c) for c in columns],
                    ctx=ctx, filter_fields=filter_fields, filter_labels=filter_labels, url_with=_url_with(ent, query))
@@ -119,7 +121,8 @@ def detail(entity, record_id):
     for rel in layout.related:
         rent = meta.entity(rel.entity)
         query = ListQuery(filters=[Filter(rel.field, "eq", (record_id,), (str(record_id),))], per_page=rel.limit)
-        columns = [c for c in (rel.columns or meta.layout(rel.entity, "list").columns) if c in rent.fields]
+        rhidden = svc.policy.hidden_fields(rent)
+        columns = [c for c in (rel.columns or meta.layout(rel.entity, "list").columns) if c in rent.fields and c not in rhidden]
         page = svc.list(rel.entity, query, columns + [rent.title_field])
         related.append((rel, rent, [rent.field(c) for c in columns], page,
                         DisplayContext(site(), i18n.lang(), page.labels, rent.name),
@@ -133,6 +136,7 @@ def detail(entity, record_id):
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
     actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
+                           hidden=svc.policy.hidden_fields(ent), hidden_of=svc.policy.hidden_fields,
                            ctx=ctx, related=related, history=history, title=svc.title_of(ent, record))
 
 

@@ -1,0 +1,212 @@
+"""Who owns a record and who else may use it: assign, share, transfer, and "why can they see it".
+
+These are the dedicated actions that change server-owned data (``owner``) and grants
+(``kehu_share``); the generic create/update refuse both. Each checks the policy before any
+change, writes the record's history where a record changes, and writes an audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from kehu.errors import Forbidden, NotFound, RecordInvalid
+from kehu.records.policy import LEVELS, Policy
+
+PRINCIPALS = ("user", "team", "department")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+class Ownership:
+    def __init__(self, service):
+        self.svc = service
+        self.site = service.site
+        self.tables = service.tables
+        self.policy = service.policy
+        self.t = service.t
+
+    # --------------------------------------------------------------- assign
+    def assign(self, entity_name: str, record_ids, new_owner: int) -> int:
+        """Give records to another user; all or nothing: one refused record refuses all."""
+        entity = self.svc.entity(entity_name)
+        ids = sorted({int(i) for i in record_ids})
+        if not ids:
+            return 0
+        table = self.tables[entity.name]
+        with self.site.writing() as c:
+            self._require_active_user(c, new_owner)
+            allowed = {r for (r,) in c.execute(sa.select(table.c.id).where(
+                table.c.id.in_(ids), table.c.deleted_at.is_(None), self.policy.predicate(entity, table, "assign")))}
+            if allowed != set(ids):
+                readable = {r for (r,) in c.execute(sa.select(table.c.id).where(
+                    table.c.id.in_(ids), self.policy.predicate(entity, table, "read")))}
+                if readable != set(ids):
+                    raise self.svc._not_found(entity, ", ".join(str(i) for i in sorted(set(ids) - readable)))
+                raise Forbidden(self.t("You may not reassign some of these records; nothing was changed.",
+                                       "您无权分配其中部分记录；未做任何更改。"))
+            self._move(c, entity, ids, new_owner, "assign")
+        return len(ids)
+
+    def _move(self, c, entity, ids: list[int], new_owner: int, action: str) -> None:
+        table = self.tables[entity.name]
+        now = _now()
+        rows = c.execute(sa.select(table.c.id, table.c.owner, table.c.row_version).where(table.c.id.in_(ids))).all()
+        for rid, old_owner, version in rows:
+            if old_owner == new_owner:
+                continue
+            c.execute(sa.update(table).where(table.c.id == rid).values(
+                owner=new_owner, row_version=version + 1, updated_at=now, updated_by=self.svc.actor.id))
+            self.svc._history(c, entity, rid, version + 1, "update", [("owner", old_owner, new_owner)])
+        self.site.audit(c, self.svc.actor.id, action, entity.name, ids[0] if len(ids) == 1 else None,
+                        {"records": ids, "to": new_owner})
+
+    def _require_active_user(self, c, user_id) -> None:
+        users = self.tables.users
+        if c.execute(sa.select(users.c.id).where(users.c.id == user_id, users.c.is_active.is_(True))).first() is None:
+            raise RecordInvalid({"owner": [self.t("Choose an active user.", "请选择在职用户。")]})
+
+    # ---------------------------------------------------------------- share
+    def shares(self, entity_name: str, record_id: int) -> list[dict]:
+        entity = self.svc.entity(entity_name)
+        self.svc.get(entity.name, record_id)  # 404 unless readable
+        s = self.tables.shares
+        with self.site.reading() as c:
+            return [dict(r) for r in c.execute(sa.select(s).where(
+                s.c.entity == entity.name, s.c.record_id == record_id).order_by(s.c.id)).mappings()]
+
+    def share(self, entity_name: str, record_id: int, principal_type: str, principal_id: int, access: str) -> int:
+        """Share a record; one cannot grant more than one has (write needs write)."""
+        entity = self.svc.entity(entity_name)
+        if principal_type not in PRINCIPALS or access not in ("read", "write"):
+            raise RecordInvalid({"principal": [self.t("Choose a user, team or department and read or write.", "请选择用户、团队或部门，以及只读或可写。")]})
+        s = self.tables.shares
+        with self.site.writing() as c:
+            record = self.svc.get(entity.name, record_id, conn=c)
+            self.policy.require(entity, "share", record, conn=c)
+            if access == "write":
+                self.policy.require(entity, "write", record, conn=c)
+            self._require_principal(c, principal_type, principal_id)
+            c.execute(sa.delete(s).where(s.c.entity == entity.name, s.c.record_id == record_id,
+                                         s.c.principal_type == principal_type, s.c.principal_id == principal_id))
+            share_id = c.execute(sa.insert(s).values(
+                entity=entity.name, record_id=record_id, principal_type=principal_type, principal_id=principal_id,
+                access=access, granted_by=self.svc.actor.id, granted_at=_now()).returning(s.c.id)).scalar_one()
+            self.site.audit(c, self.svc.actor.id, "share", entity.name, record_id,
+                            {"principal_type": principal_type, "principal_id": principal_id, "access": access})
+            return share_id
+
+    def unshare(self, entity_name: str, record_id: int, share_id: int) -> None:
+        entity = self.svc.entity(entity_name)
+        s = self.tables.shares
+        with self.site.writing() as c:
+            record = self.svc.get(entity.name, record_id, conn=c)
+            self.policy.require(entity, "share", record, conn=c)
+            row = c.execute(sa.select(s).where(s.c.id == share_id, s.c.entity == entity.name,
+                                               s.c.record_id == record_id)).mappings().first()
+            if row is None:
+                raise NotFound(self.t("No such share.", "没有这个共享。"))
+            c.execute(sa.delete(s).where(s.c.id == share_id))
+            self.site.audit(c, self.svc.actor.id, "unshare", entity.name, record_id,
+                            {"principal_type": row["principal_type"], "principal_id": row["principal_id"]})
+
+    def _require_principal(self, c, kind: str, principal_id: int) -> None:
+        table = {"user": self.tables.users, "team": self.tables.teams, "department": self.tables.departments}[kind]
+        if c.execute(sa.select(table.c.id).where(table.c.id == principal_id)).first() is None:
+            raise RecordInvalid({"principal": [self.t("No such user, team or department.", "没有这个用户、团队或部门。")]})
+
+    # ------------------------------------------------------------- transfer
+    def _require_admin(self) -> None:
+        if not self.policy.is_admin:
+            raise Forbidden(self.t("Only administrators can transfer all of a user's records.", "只有管理员可以转移用户的全部记录。"))
+
+    def transfer_preview(self, from_user: int, to_user: int) -> list[tuple[str, int]]:
+        """How many live records of each entity would move from one user to another."""
+        self._require_admin()
+        out = []
+        with self.site.reading() as c:
+            for name, entity in self.site.metadata.entities.items():
+                if entity.child_of:
+                    continue  # lines follow their parent
+                table = self.tables[name]
+                n = c.execute(sa.select(sa.func.count()).select_from(table).where(
+                    table.c.owner == from_user, table.c.deleted_at.is_(None))).scalar_one()
+                if n:
+                    out.append((name, n))
+        return out
+
+    def transfer(self, from_user: int, to_user: int) -> list[tuple[str, int]]:
+        """Move every live record of one user to another (someone left); one transaction."""
+        self._require_admin()
+        if from_user == to_user:
+            raise RecordInvalid({"to_user": [self.t("Choose a different user.", "请选择另一位用户。")]})
+        moved = []
+        with self.site.writing() as c:
+            self._require_active_user(c, to_user)
+            for name, entity in self.site.metadata.entities.items():
+                if entity.child_of:
+                    continue
+                table = self.tables[name]
+                ids = [r for (r,) in c.execute(sa.select(table.c.id).where(
+                    table.c.owner == from_user, table.c.deleted_at.is_(None)))]
+                if ids:
+                    self._move(c, entity, ids, to_user, "transfer")
+                    moved.append((name, len(ids)))
+            self.site.audit(c, self.svc.actor.id, "transfer.all", None, None,
+                            {"from": from_user, "to": to_user, "moved": dict(moved)})
+        return moved
+
+    # -------------------------------------------------------------- explain
+    def explain(self, entity_name: str, record_id: int, user_id: int) -> list[dict]:
+        """For each action: may ``user_id`` do it on this record, and by which rule.
+
+        Computed by that user's own policy, the same one that filters their lists."""
+        self._require_admin()
+        entity = self.svc.entity(entity_name)
+        record = self.svc._fetch(entity, record_id)
+        user = self.site.user(user_id)
+        if user is None:
+            raise NotFound(self.t("No such user.", "没有这个用户。"))
+        theirs = Policy(self.site, self.site.actor(user))
+        out = []
+        for action in ("read", "write", "delete", "export", "assign", "share"):
+            allowed = bool(user["is_active"]) and theirs.can(entity, action, record)
+            out.append({"action": action, "allowed": allowed, "reason": self._reason(theirs, entity, record, action, user)})
+        return out
+
+    def _reason(self, theirs: Policy, entity, record: dict, action: str, user: dict) -> str:
+        t = self.t
+        if not user["is_active"]:
+            return t("The user is deactivated.", "该用户已停用。")
+        if theirs.is_admin:
+            return t("System administrator.", "系统管理员。")
+        level = theirs.level(entity.name, action)
+        roles = ", ".join(theirs.grants.roles) or t("no role", "无角色")
+        owners = theirs.owner_ids(level)
+        if owners is None:
+            return t(f"Role ({roles}) grants '{action}' on all records.", f"角色（{roles}）授予对全部记录的“{action}”权限。")
+        owner = record.get("owner")
+        if owner in owners:
+            what = {"own": t("they own it", "本人负责"), "department": t("the owner is in their department", "负责人在其部门"),
+                    "department_tree": t("the owner is in their department or below", "负责人在其部门或下级部门")}[level]
+            return t(f"Role ({roles}) grants '{action}' at level '{level}': {what}.",
+                     f"角色（{roles}）以“{level}”级别授予“{action}”：{what}。")
+        if action in ("read", "write"):
+            s = self.tables.shares
+            with self.site.reading() as c:
+                shared = c.execute(sa.select(s.c.principal_type, s.c.access).where(
+                    s.c.record_id == record["id"], theirs.share_condition(entity.name, action))).first()
+            if shared is not None:
+                return t(f"Shared with their {shared.principal_type} for {shared.access}.",
+                         f"已按{ {'user': '用户', 'team': '团队', 'department': '部门'}[shared.principal_type] }共享（{shared.access}）。")
+        if level == "none":
+            return t(f"No role of theirs ({roles}) grants '{action}' on {entity.label.en}.",
+                     f"其角色（{roles}）未授予对{entity.label.zh}的“{action}”权限。")
+        return t(f"Role ({roles}) grants '{action}' only at level '{level}', and the record's owner is outside it.",
+                 f"角色（{roles}）仅以“{level}”级别授予“{action}”，而记录负责人不在此范围内。")
+
+
+__all__ = ["Ownership", "LEVELS"]
