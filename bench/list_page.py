@@ -25,16 +25,21 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3, help="repeat and report each round (shared machines are noisy)")
+    parser.add_argument("--as", dest="username", default="bench", help="sign in as this user (bench: admin; "
+                        "bench_mgr_1: the head of the deep tree; bench_rep_1: a rep), see generate.py --org")
     args = parser.parse_args()
     app, site = make_app(args.db)
     admin_user(site)
     client = app.test_client()
     token_page = client.get("/-/login").get_data(as_text=True)
     token = token_page.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/-/login", data={"username": "bench", "password": "bench-pw", "csrf_token": token})
+    client.post("/-/login", data={"username": args.username, "password": "bench-pw", "csrf_token": token})
+    me = site.authenticate(args.username, "bench-pw")
+    assert me is not None, f"no user {args.username}; run generate.py --org first"
     statements = []
     event.listen(site.engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
-    print(f"database: {site.engine.dialect.name}; customers: {site.records(site.actor(site.authenticate('bench', 'bench-pw'))).count('customer'):,}")
+    visible = site.records(site.actor(me)).count("customer")
+    print(f"database: {site.engine.dialect.name}; signed in as {args.username}; customers they can see: {visible:,}")
     for name, url in QUERIES.items():
         for _ in range(20):  # warm-up
             assert client.get(url).status_code == 200

@@ -278,3 +278,20 @@ def test_real_pack_pages_render(real_client):
     for entity in ("customer", "contact", "opportunity", "quote", "sales_order", "service_request", "knowledge_article", "repair_order"):
         assert real_client.get(f"/app/{entity}/").status_code == 200, entity
         assert real_client.get(f"/app/{entity}/new").status_code == 200, entity
+
+
+def test_a_new_password_signs_out_other_sessions(app):
+    from kehu.org import OrgService
+    from kehu_testing import Client
+
+    site = app.extensions["kehu"]
+    first, second = Client(app.test_client()), Client(app.test_client())
+    first.login()
+    second.login()
+    assert first.get("/app/account/").status_code == 200
+    admin = site.authenticate("admin", "secret-pw")
+    OrgService(site, site.actor(admin)).reset_password(admin["id"], "a-new-secret")
+    assert first.get("/app/account/").status_code == 302  # sent to sign in again
+    assert second.get("/app/account/").status_code == 302
+    assert second.login(password="a-new-secret").status_code == 302
+    assert second.get("/app/account/").status_code == 200

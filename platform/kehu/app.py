@@ -77,13 +77,14 @@ def create_app(settings: dict | None = None) -> Flask:
     login = LoginManager(app)
     login.login_view = "auth.login"
 
-    from kehu.web import auth, errors, pages, records
+    from kehu.web import auth, errors, export, pages, records
 
     login.user_loader(auth.load_user)
     login.unauthorized_handler(auth.unauthorized)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(records.bp)
+    app.register_blueprint(export.bp)
     errors.register(app)
     pages.register_template_helpers(app)
     site.pm.hook.register_blueprints(app=app)

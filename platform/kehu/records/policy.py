@@ -18,7 +18,7 @@ when every role hides it (a role that does not mention a field leaves it editabl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import sqlalchemy as sa
@@ -38,23 +38,23 @@ class Grants:
     roles: tuple[str, ...]
     department_id: int | None
     team_ids: tuple[int, ...]
-    departments: dict[int, int | None] = field(default_factory=dict)  # id -> parent id
 
-    def subtree(self, root: int | None) -> set[int]:
-        """``root`` and every department below it."""
-        if root is None:
-            return set()
-        children: dict[int | None, list[int]] = {}
-        for dept, parent in self.departments.items():
-            children.setdefault(parent, []).append(dept)
-        found, todo = set(), [root]
-        while todo:
-            current = todo.pop()
-            if current in found:
-                continue  # a cycle in bad data must not loop forever
-            found.add(current)
-            todo.extend(children.get(current, []))
-        return found
+
+def subtree(parents: dict[int, int | None], root: int | None) -> set[int]:
+    """``root`` and every department below it, given each department's parent."""
+    if root is None:
+        return set()
+    children: dict[int | None, list[int]] = {}
+    for dept, parent in parents.items():
+        children.setdefault(parent, []).append(dept)
+    found, todo = set(), [root]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue  # a cycle in bad data must not loop forever
+        found.add(current)
+        todo.extend(children.get(current, []))
+    return found
 
 
 class Policy:
@@ -69,20 +69,58 @@ class Policy:
 
     @cached_property
     def grants(self) -> Grants:
+        return self._read_org()[0]
+
+    @cached_property
+    def members(self) -> dict[int, set[int]]:
+        """Users by department (for the department levels)."""
+        return self._read_org()[2]
+
+    @cached_property
+    def departments(self) -> dict[int, int | None]:
+        """Every department's parent (for the department_tree level)."""
+        return self._read_org()[1]
+
+    @cached_property
+    def _org(self):
+        """The actor's roles, teams and department, and (only when one of their roles grants a
+        department level) the department tree and who sits where: one connection, read once."""
         tables = self.site.tables
         if self.actor is None or self.actor.id is None:
-            return Grants((), None, ())
+            return Grants((), None, ()), {}, {}
+        roles, teams, users, d = tables.user_roles, tables.team_members, tables.users, tables.departments
+        uid = self.actor.id
         with self.site.reading() as conn:
-            roles = tuple(r for (r,) in conn.execute(
-                sa.select(tables.user_roles.c.role).where(tables.user_roles.c.user_id == self.actor.id)))
-            department = conn.execute(
-                sa.select(tables.users.c.department_id).where(tables.users.c.id == self.actor.id)).scalar()
-            teams = tuple(t for (t,) in conn.execute(
-                sa.select(tables.team_members.c.team_id).where(tables.team_members.c.user_id == self.actor.id)))
-            departments = {}
-            if department is not None:
-                departments = dict(conn.execute(sa.select(tables.departments.c.id, tables.departments.c.parent_id)).all())
-        return Grants(roles, department, teams, departments)
+            rows = conn.execute(sa.union_all(
+                sa.select(sa.literal("role").label("kind"), roles.c.role.label("value"), sa.null().label("n"))
+                .where(roles.c.user_id == uid),
+                sa.select(sa.literal("team"), sa.null(), teams.c.team_id).where(teams.c.user_id == uid),
+                sa.select(sa.literal("dept"), sa.null(), users.c.department_id).where(users.c.id == uid),
+            )).all()
+            grants = Grants(
+                roles=tuple(v for kind, v, _ in rows if kind == "role"),
+                department_id=next((n for kind, _, n in rows if kind == "dept"), None),
+                team_ids=tuple(n for kind, _, n in rows if kind == "team"),
+            )
+            parents: dict[int, int | None] = {}
+            members: dict[int, set[int]] = {}
+            if grants.department_id is not None and self._uses_department_levels(grants.roles):
+                parents = dict(conn.execute(sa.select(d.c.id, d.c.parent_id)).all())
+                for user_id, dept in conn.execute(sa.select(users.c.id, users.c.department_id)
+                                                  .where(users.c.department_id.is_not(None))):
+                    members.setdefault(dept, set()).add(user_id)
+        return grants, parents, members
+
+    def _read_org(self):
+        return self._org
+
+    def _uses_department_levels(self, role_names) -> bool:
+        for name in role_names:
+            role = self.site.metadata.roles.get(name)
+            if role and any(level in ("department", "department_tree")
+                            for perms in role.permissions.values() for level in perms.values()):
+                return True
+        return False
 
     def level(self, entity_name: str, action: str) -> str:
         """The widest level any of the actor's roles grants for ``action`` on the entity."""
@@ -114,11 +152,9 @@ class Policy:
         if level == "own" and self.actor is not None and self.actor.id is not None:
             ids = frozenset({self.actor.id})
         elif level in ("department", "department_tree") and self.grants.department_id is not None:
-            depts = {self.grants.department_id} if level == "department" else self.grants.subtree(self.grants.department_id)
-            users = self.site.tables.users
-            with self.site.reading() as conn:
-                ids = frozenset(u for (u,) in conn.execute(sa.select(users.c.id).where(users.c.department_id.in_(depts))))
-            ids |= {self.actor.id}
+            depts = ({self.grants.department_id} if level == "department"
+                     else subtree(self.departments, self.grants.department_id))
+            ids = frozenset({self.actor.id}.union(*(self.members.get(dept, ()) for dept in depts)))
         else:
             ids = frozenset()
         self._owners_cache[level] = ids
@@ -200,7 +236,10 @@ class Policy:
         return self.field_access(entity, field_name) == "editable"
 
     def hidden_fields(self, entity) -> frozenset[str]:
-        return frozenset(name for name in entity.fields if not self.can_read_field(entity, name))
+        cache = self.__dict__.setdefault("_hidden", {})
+        if entity.name not in cache:
+            cache[entity.name] = frozenset(name for name in entity.fields if not self.can_read_field(entity, name))
+        return cache[entity.name]
 
 
 ACTION_LABELS_ZH = {

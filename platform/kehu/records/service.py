@@ -163,6 +163,33 @@ class RecordService:
         exact = cap is None or total < cap
         return Page(rows, total if exact else cap - 1, query.page, query.per_page, labels, exact)
 
+    EXPORT_LIMIT = 100_000
+
+    def export(self, entity_name: str, query: ListQuery, columns: Iterable[str]) -> tuple[list, Iterable[tuple[dict, dict]]]:
+        """Records the actor may *export* (the role's export level, not its read level), in
+        batches, each with the labels of its lookups; hidden fields are never included.
+
+        Returns (the fields exported, an iterator of (row, labels))."""
+        entity = self.entity(entity_name)
+        self.policy.require(entity, "export")
+        table = self.tables[entity.name]
+        hidden = self.policy.hidden_fields(entity)
+        fields = [entity.field(c) for c in columns if c in table.c and c not in hidden]
+        names = ["id"] + [f.name for f in fields if f.name != "id"]
+        stmt = (sa.select(*[table.c[n] for n in names]).where(self._where(entity, table, query, "export"))
+                .order_by(*self._order(entity, table, query)).limit(self.EXPORT_LIMIT))
+
+        def batches():
+            with self.site.reading() as conn:
+                result = conn.execute(stmt).mappings()
+                while chunk := result.fetchmany(1000):
+                    rows = [dict(r) for r in chunk]
+                    labels = self.labels_for(entity, rows, names, conn)
+                    for row in rows:
+                        yield row, labels
+
+        return fields, batches()
+
     def count(self, entity_name: str, query: ListQuery | None = None) -> int:
         entity = self.entity(entity_name)
         table = self.tables[entity.name]

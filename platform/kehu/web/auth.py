@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
@@ -10,10 +13,18 @@ from kehu.web.i18n import LANGUAGES, gettext as _
 bp = Blueprint("auth", __name__)
 
 
+def _stamp(row: dict) -> str:
+    """Changes whenever the password does, so a new password signs out every other session."""
+    return hashlib.sha256(row["password_hash"].encode()).hexdigest()[:16]
+
+
 class User(UserMixin):
     def __init__(self, row: dict):
         self.row = row
         self.id = row["id"]
+
+    def get_id(self) -> str:
+        return f"{self.id}.{_stamp(self.row)}"
 
     @property
     def is_active(self) -> bool:
@@ -28,13 +39,17 @@ class User(UserMixin):
         return bool(self.row["is_admin"])
 
 
-def load_user(user_id: str):
-    """Read the user on every request, so a deactivation takes effect at once."""
+def load_user(session_id: str):
+    """Read the user on every request, so a deactivation, a role change or a new password
+    takes effect at once, in every worker."""
+    user_id, _, stamp = (session_id or "").partition(".")
     try:
         row = current_app.extensions["kehu"].user(int(user_id))
     except (TypeError, ValueError):
         return None
-    return User(row) if row and row["is_active"] else None
+    if row is None or not row["is_active"] or not hmac.compare_digest(stamp, _stamp(row)):
+        return None
+    return User(row)
 
 
 def unauthorized():

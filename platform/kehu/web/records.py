@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from htmx_flask import make_response as hx_response
 from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
@@ -38,7 +38,11 @@ def site():
 
 
 def service():
-    return site().records(site().actor(current_user.row), i18n.lang())
+    """The signed-in user's record service, one per request (its policy reads their roles,
+    department and teams once)."""
+    if "kehu_service" not in g:
+        g.kehu_service = site().records(site().actor(current_user.row), i18n.lang())
+    return g.kehu_service
 
 
 def entity_or_404(name: str):
