@@ -77,7 +77,7 @@ def create_app(settings: dict | None = None) -> Flask:
     login = LoginManager(app)
     login.login_view = "auth.login"
 
-    from kehu.web import auth, errors, export, pages, records
+    from kehu.web import admin, auth, errors, export, ownership, pages, records, team
 
     login.user_loader(auth.load_user)
     login.unauthorized_handler(auth.unauthorized)
@@ -85,6 +85,9 @@ def create_app(settings: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(ownership.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(team.bp)
     errors.register(app)
     pages.register_template_helpers(app)
     site.pm.hook.register_blueprints(app=app)

@@ -163,6 +163,8 @@ class OrgService:
     def update_department(self, dept_id: int, *, name: str, name_en: str | None, parent_id: int | None,
                           manager_id: int | None) -> None:
         self._require_admin()
+        if not (name or "").strip():
+            raise RecordInvalid({"name": [self._t("A department needs a name.", "请填写部门名称。")]})
         d = self.t.departments
         with self.site.writing() as c:
             self._check_department(c, dept_id)
@@ -176,9 +178,14 @@ class OrgService:
 
     def create_team(self, name: str, members=(), conn=None) -> int:
         self._require_admin()
+        name = (name or "").strip()
+        if not name:
+            raise RecordInvalid({"name": [self._t("A team needs a name.", "请填写团队名称。")]})
         t = self.t.teams
         with self.site.writing(conn) as c:
-            team_id = c.execute(sa.insert(t).values(name=name.strip(), created_at=_now()).returning(t.c.id)).scalar_one()
+            if c.execute(sa.select(t.c.id).where(t.c.name == name)).first():
+                raise RecordInvalid({"name": [self._t("This team name is taken.", "团队名称已被使用。")]})
+            team_id = c.execute(sa.insert(t).values(name=name, created_at=_now()).returning(t.c.id)).scalar_one()
             if members:
                 c.execute(sa.insert(self.t.team_members), [{"team_id": team_id, "user_id": u} for u in members])
             self.site.audit(c, self.actor.id, "team.create", None, team_id, {"name": name, "members": list(members)})
@@ -221,6 +228,8 @@ class OrgService:
                     is_admin: bool, email=None, locale="zh") -> None:
         """Change a user; role, department, team and activation changes apply on their next request."""
         self._require_admin()
+        if not (display_name or "").strip():
+            raise RecordInvalid({"display_name": [self._t("A name is needed.", "请填写姓名。")]})
         roles = self._check_roles(roles)
         if user_id == self.actor.id and (not is_active or not is_admin):
             raise RecordInvalid({"is_active": [self._t("You cannot deactivate or demote yourself.", "不能停用或降级自己。")]})

@@ -78,8 +78,8 @@ class FieldType:
         value = values[0]
         if op == "eq":
             return column.in_(values) if len(values) > 1 else column == value
-        if op == "ne":
-            return column != value
+        if op == "ne":  # like "eq", several values are one condition: none of them
+            return column.not_in(values) if len(values) > 1 else column != value
         if op == "gt":
             return column > value
         if op == "gte":

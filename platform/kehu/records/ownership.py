@@ -12,7 +12,9 @@ import datetime as dt
 import sqlalchemy as sa
 
 from kehu.errors import Forbidden, NotFound, RecordInvalid
-from kehu.records.policy import LEVELS, Policy
+from kehu.records.policy import ACTION_LABELS_ZH, LEVELS, Policy
+
+LEVEL_LABELS_ZH = {"none": "无", "own": "本人", "department": "本部门", "department_tree": "本部门及下级部门", "all": "全部"}
 
 PRINCIPALS = ("user", "team", "department")
 
@@ -38,7 +40,6 @@ class Ownership:
             return 0
         table = self.tables[entity.name]
         with self.site.writing() as c:
-            self._require_active_user(c, new_owner)
             allowed = {r for (r,) in c.execute(sa.select(table.c.id).where(
                 table.c.id.in_(ids), table.c.deleted_at.is_(None), self.policy.predicate(entity, table, "assign")))}
             if allowed != set(ids):
@@ -48,6 +49,7 @@ class Ownership:
                     raise self.svc._not_found(entity, ", ".join(str(i) for i in sorted(set(ids) - readable)))
                 raise Forbidden(self.t("You may not reassign some of these records; nothing was changed.",
                                        "您无权分配其中部分记录；未做任何更改。"))
+            self._require_active_user(c, new_owner)  # permission first: a refusal reveals nothing
             self._move(c, entity, ids, new_owner, "assign")
         return len(ids)
 
@@ -81,12 +83,12 @@ class Ownership:
     def share(self, entity_name: str, record_id: int, principal_type: str, principal_id: int, access: str) -> int:
         """Share a record; one cannot grant more than one has (write needs write)."""
         entity = self.svc.entity(entity_name)
-        if principal_type not in PRINCIPALS or access not in ("read", "write"):
-            raise RecordInvalid({"principal": [self.t("Choose a user, team or department and read or write.", "请选择用户、团队或部门，以及只读或可写。")]})
         s = self.tables.shares
         with self.site.writing() as c:
             record = self.svc.get(entity.name, record_id, conn=c)
             self.policy.require(entity, "share", record, conn=c)
+            if principal_type not in PRINCIPALS or access not in ("read", "write"):
+                raise RecordInvalid({"principal": [self.t("Choose a user, team or department and read or write.", "请选择用户、团队或部门，以及只读或可写。")]})
             if access == "write":
                 self.policy.require(entity, "write", record, conn=c)
             self._require_principal(c, principal_type, principal_id)
@@ -184,29 +186,37 @@ class Ownership:
         if theirs.is_admin:
             return t("System administrator.", "系统管理员。")
         level = theirs.level(entity.name, action)
-        roles = ", ".join(theirs.grants.roles) or t("no role", "无角色")
+        zh = not self.svc.lang.startswith("en")
+        metadata_roles = self.site.metadata.roles
+        roles = ("、" if zh else ", ").join(
+            metadata_roles[r].label.get(self.svc.lang) if r in metadata_roles else r for r in theirs.grants.roles
+        ) or t("no role", "无角色")
+        action_label = ACTION_LABELS_ZH.get(action, action) if zh else action
+        level_label = LEVEL_LABELS_ZH.get(level, level) if zh else level.replace("_", " ")
         owners = theirs.owner_ids(level)
         if owners is None:
-            return t(f"Role ({roles}) grants '{action}' on all records.", f"角色（{roles}）授予对全部记录的“{action}”权限。")
+            return t(f"Role ({roles}) grants '{action}' on all records.", f"角色（{roles}）授予对全部记录的“{action_label}”权限。")
         owner = record.get("owner")
         if owner in owners:
             what = {"own": t("they own it", "本人负责"), "department": t("the owner is in their department", "负责人在其部门"),
                     "department_tree": t("the owner is in their department or below", "负责人在其部门或下级部门")}[level]
-            return t(f"Role ({roles}) grants '{action}' at level '{level}': {what}.",
-                     f"角色（{roles}）以“{level}”级别授予“{action}”：{what}。")
+            return t(f"Role ({roles}) grants '{action}' at level '{level_label}': {what}.",
+                     f"角色（{roles}）以“{level_label}”范围授予“{action_label}”权限：{what}。")
         if action in ("read", "write"):
             s = self.tables.shares
             with self.site.reading() as c:
                 shared = c.execute(sa.select(s.c.principal_type, s.c.access).where(
                     s.c.record_id == record["id"], theirs.share_condition(entity.name, action))).first()
             if shared is not None:
+                kind_zh = {"user": "本人", "team": "所在团队", "department": "所在部门"}[shared.principal_type]
+                access_zh = {"read": "只读", "write": "可写"}[shared.access]
                 return t(f"Shared with their {shared.principal_type} for {shared.access}.",
-                         f"已按{ {'user': '用户', 'team': '团队', 'department': '部门'}[shared.principal_type] }共享（{shared.access}）。")
+                         f"已共享给{kind_zh}（{access_zh}）。")
         if level == "none":
             return t(f"No role of theirs ({roles}) grants '{action}' on {entity.label.en}.",
-                     f"其角色（{roles}）未授予对{entity.label.zh}的“{action}”权限。")
-        return t(f"Role ({roles}) grants '{action}' only at level '{level}', and the record's owner is outside it.",
-                 f"角色（{roles}）仅以“{level}”级别授予“{action}”，而记录负责人不在此范围内。")
+                     f"其角色（{roles}）未授予对{entity.label.zh}的“{action_label}”权限。")
+        return t(f"Role ({roles}) grants '{action}' only at level '{level_label}', and the record's owner is outside it.",
+                 f"角色（{roles}）仅以“{level_label}”范围授予“{action_label}”权限，而记录负责人不在此范围内。")
 
 
 __all__ = ["Ownership", "LEVELS"]

@@ -155,6 +155,10 @@ class Policy:
             depts = ({self.grants.department_id} if level == "department"
                      else subtree(self.departments, self.grants.department_id))
             ids = frozenset({self.actor.id}.union(*(self.members.get(dept, ()) for dept in depts)))
+        elif level in ("department", "department_tree") and self.actor is not None and self.actor.id is not None:
+            # a wider level never gives less than 'own': someone not (yet) placed in a
+            # department still reaches their own records (else a create could not read back)
+            ids = frozenset({self.actor.id})
         else:
             ids = frozenset()
         self._owners_cache[level] = ids

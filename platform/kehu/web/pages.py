@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
+from kehu.org import OrgService
 from kehu.web import i18n
 from kehu.web.i18n import gettext as _
 
@@ -26,6 +27,7 @@ def register_template_helpers(app) -> None:
             "label": lambda obj: obj.get(i18n.lang()) if obj is not None else "",
             "meta": site().metadata,
             "csrf": generate_csrf,
+            "manages_team": _manages_team,
         }
         for extra in site().pm.hook.extra_template_vars(template=None, request=request):
             values.update(extra or {})
@@ -39,6 +41,13 @@ def register_template_helpers(app) -> None:
         if request.headers.get("HX-Request") is not None or request.endpoint and request.endpoint.startswith("records."):
             response.vary.add("HX-Request")
         return response
+
+
+def _manages_team() -> bool:
+    """Whether the signed-in user manages a department (the top bar then links "My team")."""
+    if not current_user.is_authenticated:
+        return False
+    return bool(OrgService(site(), site().actor(current_user.row)).managed_departments(current_user.id))
 
 
 @bp.route("/")

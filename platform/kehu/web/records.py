@@ -69,6 +69,14 @@ def list_view(entity):
     ent = entity_or_404(entity)
     if ent.child_of:
         abort(404)
+    return render_list(ent)
+
+
+def render_list(ent, status: int = 200, **extra):
+    """The list page (or its htmx partial) for the request's query; ``extra`` adds to the
+    context (the bulk-assign form's outcome)."""
+    from kehu.web.ownership import bulk_assign_context  # that module's views import this one
+
     meta = site().metadata
     layout = meta.layout(ent.name, "list")
     svc = service()
@@ -80,9 +88,10 @@ def list_view(entity):
     filter_fields = [ent.field(f) for f in (layout.filters or ()) if f in ent.fields and f not in hidden]
     filter_labels = _filter_labels(ent, query)
     context = dict(entity=ent, layout=layout, query=query, page=page, columns=[ent.field(c) for c in columns],
-                   ctx=ctx, filter_fields=filter_fields, filter_labels=filter_labels, url_with=_url_with(ent, query))
+                   ctx=ctx, filter_fields=filter_fields, filter_labels=filter_labels, url_with=_url_with(ent, query),
+                   bulk=bulk_assign_context(svc, ent, query, page), **extra)
     html = partial_or_page("records/_list.html", templates("list", ent.name), **context)
-    response = hx_response(html)
+    response = hx_response(html, status)
     response.vary.add("HX-Request")
     return response
 
@@ -112,7 +121,13 @@ def _url_with(ent, query: ListQuery):
 # ----------------------------------------------------------------- detail
 @bp.route("/<entity>/<int:record_id>")
 def detail(entity, record_id):
-    ent = entity_or_404(entity)
+    return render_detail(entity_or_404(entity), record_id)
+
+
+def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
+    """The detail page; ``access_errors`` are messages for its owner-and-sharing card."""
+    from kehu.web.ownership import access_context  # that module's views import this one
+
     svc = service()
     record = svc.get(ent.name, record_id)
     meta = site().metadata
@@ -139,9 +154,11 @@ def detail(entity, record_id):
         labels.update(svc.labels_for(ent, looked_up, {h["field"] for h in history if h["field"]}, conn))
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
     actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
+    access = access_context(svc, ent, record, access_errors)
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
                            hidden=svc.policy.hidden_fields(ent), hidden_of=svc.policy.hidden_fields,
-                           ctx=ctx, related=related, history=history, title=svc.title_of(ent, record))
+                           ctx=ctx, related=related, history=history, title=svc.title_of(ent, record),
+                           access=access), status
 
 
 @bp.route("/<entity>/<int:record_id>/file/<field>")

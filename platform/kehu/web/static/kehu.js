@@ -54,6 +54,16 @@
     }
   });
 
+  // "Select all" on a list ticks every row's checkbox of the same name.
+  document.addEventListener("change", function (ev) {
+    var all = ev.target;
+    if (!all.hasAttribute || !all.hasAttribute("data-check-all")) { return; }
+    var table = closest(all, "table");
+    table.querySelectorAll('tbody input[type=checkbox][name="' + all.getAttribute("data-check-all") + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   // Rows are numbered 0..n-1 so the server's line numbers match the form's.
   function renumber(grid) {
     var name = grid.getAttribute("data-grid");
