@@ -108,11 +108,15 @@ def demo(scale):
     site.migrate()
     if site.user_count():
         click.echo("Demo data is already loaded.")
+        logins = []
     else:
         click.echo("Loading demo data…")
-        load_demo(site, scale=scale)
+        logins = load_demo(site, scale=scale)
+    for username, _password, who in logins:
+        click.echo(f"  {username:<10} {who}")
     click.echo(f"Sign in at http://127.0.0.1:5000/ as  admin / {DEMO_PASSWORD}")
-    click.echo(f"(every demo user has the password {DEMO_PASSWORD})")
+    click.echo(f"(every demo user above has the password {DEMO_PASSWORD}; e.g. zhaolei is a sales rep, "
+               "liqiang his manager, zhangwei the general manager)")
 
 
 @main.command("create-user")

@@ -1643,7 +1643,7 @@ class _DemoLoader:
             owner = engineer if engineer and rng.random() < 0.5 else rng.choice(service_staff)
             rec = self.create(owner, "service_request", data, c)
             if stype == "repair" and product:
-                repair_requests.append((rec["id"], cust, product, reported))
+                repair_requests.append((rec["id"], cust, product, reported, owner))
         if self.has("repair_order"):
             self.load_repairs(c, repair_requests, engineers, service_staff)
         self.load_feedback(c)
@@ -1666,10 +1666,10 @@ class _DemoLoader:
         repairable = [p for p in self.products if p["cat"].split("-")[0] in REPAIR_FAULTS and p["unit"] == "unit"] or self.products
         for i in range(self.count("repair_order")):
             if i < len(repair_requests) and rng.random() < 0.6:
-                request, cust, product, reported = repair_requests[i]
+                request, cust, product, reported, request_owner = repair_requests[i]
                 received = self.later(reported, rng.randint(0, 3))
             else:
-                request, cust, product = None, rng.choice(self.customers), rng.choice(repairable)
+                request, cust, product, request_owner = None, rng.choice(self.customers), rng.choice(repairable), None
                 received = self.moment(-120, 0)
             group = product["cat"].split("-")[0]
             group = group if group in REPAIR_FAULTS else "COMP"
@@ -1698,7 +1698,8 @@ class _DemoLoader:
                 "parts": parts,
                 "delivered_at": self.later(received, rng.randint(1, 14)) if status == "delivered" else None,
             }
-            self.create(engineer or rng.choice(service_staff), "repair_order", data, c)
+            # a repair order opened from a service request is opened by whoever owns that request
+            self.create(request_owner or engineer or rng.choice(service_staff), "repair_order", data, c)
 
     def load_feedback(self, c) -> None:
         rng = self.rng
