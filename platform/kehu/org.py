@@ -246,8 +246,10 @@ class OrgService:
             c.execute(sa.delete(m).where(m.c.user_id == user_id))
             if teams:
                 c.execute(sa.insert(m), [{"user_id": user_id, "team_id": t} for t in dict.fromkeys(teams)])
-            after = {"display_name": display_name, "department_id": department_id, "roles": roles,
-                     "teams": list(teams), "is_active": is_active, "is_admin": is_admin}
+            # roles and teams are sets: compare them in one order, so the audit lists real changes only
+            before = {**before, "roles": sorted(before["roles"]), "teams": sorted(set(before["teams"]))}
+            after = {"display_name": display_name, "department_id": department_id, "roles": sorted(roles),
+                     "teams": sorted(set(teams)), "is_active": is_active, "is_admin": is_admin}
             changed = {k: {"from": before.get(k), "to": v} for k, v in after.items() if before.get(k) != v}
             self.site.audit(c, self.actor.id, "user.update", None, user_id, changed)
 

@@ -43,8 +43,8 @@ class Ownership:
             allowed = {r for (r,) in c.execute(sa.select(table.c.id).where(
                 table.c.id.in_(ids), table.c.deleted_at.is_(None), self.policy.predicate(entity, table, "assign")))}
             if allowed != set(ids):
-                readable = {r for (r,) in c.execute(sa.select(table.c.id).where(
-                    table.c.id.in_(ids), self.policy.predicate(entity, table, "read")))}
+                readable = {r for (r,) in c.execute(sa.select(table.c.id).where(  # live ones: the bin is not found
+                    table.c.id.in_(ids), table.c.deleted_at.is_(None), self.policy.predicate(entity, table, "read")))}
                 if readable != set(ids):
                     raise self.svc._not_found(entity, ", ".join(str(i) for i in sorted(set(ids) - readable)))
                 raise Forbidden(self.t("You may not reassign some of these records; nothing was changed.",

@@ -12,8 +12,9 @@ lookups, related lists and exports filter in the database. Checks on one record 
 same predicate with ``id = :id``, so a page and a list can never disagree. Fail closed: no
 roles, an unknown entity or an empty set of owners matches nothing.
 
-Field access is the most open access any of the actor's roles gives: a field is hidden only
-when every role hides it (a role that does not mention a field leaves it editable).
+Field access is the most open access any of the actor's roles that grant something on the
+entity gives: a field is hidden only when every such role hides it (a role that does not
+mention a field leaves it editable). A formula that reads a hidden field is hidden too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from functools import cached_property
 
 import sqlalchemy as sa
 
+from kehu import expressions
 from kehu.errors import Forbidden
 from kehu.fields.base import tr
 
@@ -219,19 +221,36 @@ class Policy:
                                f"您无权对此{label}执行“{ACTION_LABELS_ZH.get(action, action)}”操作。"))
 
     # ------------------------------------------------------------ fields
+    def _field_roles(self, entity) -> list:
+        """The roles whose field rules count for the entity: those that grant some action on
+        it (for line entities, on it or on the parent). A role that grants nothing on an
+        entity must not open its fields: adding a product role to a rep must not make the
+        credit limit of the rep's customers editable. When no role grants anything (a record
+        reached only through a share) every role counts, as before."""
+        roles = [r for r in (self.site.metadata.roles.get(n) for n in self.grants.roles) if r is not None]
+
+        def grants_on(role, name) -> bool:
+            perms = role.permissions.get(name, role.permissions.get("*", {}))
+            return any(level != "none" for level in perms.values())
+
+        applying = [r for r in roles if grants_on(r, entity.name) or (entity.child_of and grants_on(r, entity.child_of))]
+        return applying or roles
+
+    def _declared_access(self, entity, field_name: str) -> str:
+        best = -1
+        for role in self._field_roles(entity):
+            access = (role.field_access.get(entity.name) or {}).get(field_name, "editable")
+            best = max(best, FIELD_ACCESS.index(access))
+        return FIELD_ACCESS[best] if best >= 0 else "hidden"
+
     def field_access(self, entity, field_name: str) -> str:
         if self.is_admin:
             return "editable"
         if self.actor is None:
             return "hidden"
-        best = -1
-        for role_name in self.grants.roles:
-            role = self.site.metadata.roles.get(role_name)
-            if role is None:
-                continue
-            access = (role.field_access.get(entity.name) or {}).get(field_name, "editable")
-            best = max(best, FIELD_ACCESS.index(access))
-        return FIELD_ACCESS[best] if best >= 0 else "hidden"
+        if field_name in self.hidden_fields(entity):
+            return "hidden"
+        return self._declared_access(entity, field_name)
 
     def can_read_field(self, entity, field_name: str) -> bool:
         return self.field_access(entity, field_name) != "hidden"
@@ -240,10 +259,34 @@ class Policy:
         return self.field_access(entity, field_name) == "editable"
 
     def hidden_fields(self, entity) -> frozenset[str]:
+        """Fields the actor cannot see: those their roles hide, and the formulas that read
+        one of them (``revenue * 2`` would otherwise give a hidden revenue away)."""
         cache = self.__dict__.setdefault("_hidden", {})
         if entity.name not in cache:
-            cache[entity.name] = frozenset(name for name in entity.fields if not self.can_read_field(entity, name))
+            if self.is_admin:
+                cache[entity.name] = frozenset()
+            elif self.actor is None:
+                cache[entity.name] = frozenset(entity.fields)
+            else:
+                hidden = {name for name in entity.fields if self._declared_access(entity, name) == "hidden"}
+                formulas = {f.name: f.get("expression") for f in entity.fields.values() if f.type == "formula"}
+                grew = bool(hidden)
+                while grew:  # formulas may read formulas
+                    grew = False
+                    for name, source in formulas.items():
+                        if name not in hidden and _reads(source, entity) & hidden:
+                            hidden.add(name)
+                            grew = True
+                cache[entity.name] = frozenset(hidden)
         return cache[entity.name]
+
+
+def _reads(source, entity) -> set[str]:
+    """The fields an expression reads; all of them when it cannot be parsed (fail closed)."""
+    try:
+        return expressions.names(source or "")
+    except expressions.ExpressionError:
+        return set(entity.fields)
 
 
 ACTION_LABELS_ZH = {

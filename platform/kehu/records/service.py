@@ -208,8 +208,9 @@ class RecordService:
             clauses.append(self.types[fld.type].filter_clause(table.c[flt.field], flt.op, list(flt.values)))
         if query.q:
             searchable = [table.c[n] for n in entity.search_fields if n in table.c and n not in hidden]
-            if searchable:
-                clauses.append(sa.or_(*[c.icontains(query.q, autoescape=True) for c in searchable]))
+            # nothing the actor may search in: a search matches nothing (fail closed)
+            clauses.append(sa.or_(*[c.icontains(query.q, autoescape=True) for c in searchable])
+                           if searchable else sa.false())
         return sa.and_(*clauses)
 
     def _order(self, entity: Entity, table: sa.Table, query: ListQuery):
@@ -238,7 +239,8 @@ class RecordService:
             else:
                 tentity = self.meta.entity(target)
                 ttable = self.tables[target]
-                title = ttable.c[tentity.title_field] if tentity.title_field in ttable.c else ttable.c.id
+                title = (ttable.c[tentity.title_field] if tentity.title_field in ttable.c
+                         and tentity.title_field not in self.policy.hidden_fields(tentity) else ttable.c.id)
                 result = conn.execute(sa.select(ttable.c.id, title).where(
                     ttable.c.id.in_(ids), self._visible(tentity, ttable)))
             for rid, label in result:
@@ -253,7 +255,8 @@ class RecordService:
         """Type-ahead for lookups: records of ``entity_name`` the actor can read."""
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
-        title = table.c[entity.title_field] if entity.title_field in table.c else table.c.id
+        title = (table.c[entity.title_field] if entity.title_field in table.c
+                 and entity.title_field not in self.policy.hidden_fields(entity) else table.c.id)
         query = ListQuery(q=(term or "").strip()[:100], per_page=limit)
         stmt = (sa.select(table.c.id, title).where(self._where(entity, table, query))
                 .order_by(title).limit(min(limit, 50)))

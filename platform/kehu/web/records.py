@@ -232,7 +232,7 @@ def _form_context(ent, record: dict, errors=None, conflict=None, record_id=None)
             centity = meta.entity(child.target)
             labels.update(svc.labels_for(centity, record.get(child.name) or [], centity.fields, conn))
     layout = meta.layout(ent.name, "form")
-    placed = set(layout.field_names())
+    placed = set(layout.field_names()) - svc.policy.hidden_fields(ent)  # errors on unseen fields are listed on top
     stray = [
         (ent.field(key).label.get(i18n.lang()) if key in ent.fields else key, messages)
         for key, messages in (errors or {}).items()
