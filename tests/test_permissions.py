@@ -558,6 +558,7 @@ def test_readable_record_one_may_not_change_answers_403_and_nothing_changes(app,
     client = signed_in(app, "viewer")  # reads the department's accounts, changes none
     rid = team_a["theirs"]["id"]
     assert client.get(f"/app/account/{rid}").status_code == 200
+    assert client.get(f"/app/account/{rid}/edit").status_code == 403  # no form one could not save
     before, counts = stored(app, "account", rid), trail(app)
     for htmx in (False, True):
         edit = client.post_form(f"/app/account/{rid}/edit", {"name": "Renamed", "row_version": before["row_version"]},

@@ -290,7 +290,9 @@ def edit(entity, record_id):
     ent = entity_or_404(entity)
     svc = service()
     if request.method == "GET":
-        return render_form(ent, svc.get(ent.name, record_id), record_id=record_id)
+        record = svc.get(ent.name, record_id)
+        svc.policy.require(ent, "write", record)  # the form is offered only to who may save it
+        return render_form(ent, record, record_id=record_id)
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     try:
         record = svc.update(ent.name, record_id, data, _int(request.form.get("row_version")))
