@@ -6,31 +6,17 @@ PostgreSQL every test gets a schema of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
 import pytest
-import sqlalchemy as sa
 
 from kehu import create_app
-from kehu_testing import FIXTURE_PACK, REPO, Client, make_site, real_packs, soup  # noqa: F401  (re-exported)
-
-PG_URL = os.environ.get("KEHU_TEST_DATABASE_URL")
+from kehu_testing import FIXTURE_PACK, REPO, Client, fresh_database, make_site, real_packs, soup  # noqa: F401  (re-exported)
 
 
 @pytest.fixture
 def db_url(tmp_path):
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path}/kehu.db"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.schema.CreateSchema(schema))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.connect() as conn:
-        conn.execute(sa.schema.DropSchema(schema, cascade=True))
-    admin.dispose()
+    """SQLite in tmp_path, or a PostgreSQL schema of the test's own (KEHU_TEST_DATABASE_URL)."""
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

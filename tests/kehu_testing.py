@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from bs4 import BeautifulSoup
 
@@ -11,6 +16,26 @@ from kehu.site import Site
 
 FIXTURE_PACK = Path(__file__).parent / "fixture_pack"
 REPO = base_pack_path()
+PG_URL = os.environ.get("KEHU_TEST_DATABASE_URL")
+
+
+@contextlib.contextmanager
+def fresh_database(folder):
+    """A database URL of its own: SQLite in ``folder``, or a new PostgreSQL schema."""
+    if not PG_URL:
+        yield f"sqlite:///{folder}/kehu.db"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.schema.CreateSchema(schema))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.schema.DropSchema(schema, cascade=True))
+        admin.dispose()
 
 
 def make_site(db_url, tmp_path, packs=None, migrate=True) -> Site:

@@ -10,9 +10,7 @@ lookups, sharing limits, transfer, deactivation and the audit log.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import tempfile
 import uuid
@@ -28,9 +26,8 @@ from kehu import create_app
 from kehu.errors import Forbidden, NotFound, RecordInvalid
 from kehu.org import OrgService
 from kehu.records.query import ListQuery
-from kehu_testing import FIXTURE_PACK, Client, make_site, real_packs, soup
+from kehu_testing import FIXTURE_PACK, Client, fresh_database, make_site, real_packs, soup
 
-PG_URL = os.environ.get("KEHU_TEST_DATABASE_URL")
 PASSWORD = "pw-secret-123"
 
 # the documented levels, narrowest first (docs/metadata.md, "Role")
@@ -39,25 +36,6 @@ ACTIONS = ("read", "write", "delete", "export", "assign", "share")
 
 
 # ---------------------------------------------------------------- database per site
-@contextlib.contextmanager
-def fresh_database(folder):
-    """A database URL of its own: SQLite in ``folder``, or a new PostgreSQL schema."""
-    if not PG_URL:
-        yield f"sqlite:///{folder}/kehu.db"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.schema.CreateSchema(schema))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.schema.DropSchema(schema, cascade=True))
-        admin.dispose()
-
-
 # ------------------------------------------------------------- the independent model
 def role_documents(pack_dirs) -> dict[str, dict]:
     """Role documents of the packs, merged as docs/metadata.md describes: a later pack adds

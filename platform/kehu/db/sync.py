@@ -211,7 +211,7 @@ def _foreign_keys(conn, on: bool) -> None:
     before any statement run through SQLAlchemy, so it goes to the driver connection
     directly (which runs in autocommit mode) and is read back to be sure."""
     raw = conn.connection.dbapi_connection
-    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    raw.execute("PRAGMA foreign_keys=ON" if on else "PRAGMA foreign_keys=OFF")
     if bool(raw.execute("PRAGMA foreign_keys").fetchone()[0]) != on:
         raise RuntimeError("could not switch SQLite foreign keys " + ("on" if on else "off"))
 
