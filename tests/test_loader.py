@@ -7,12 +7,11 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from kehu_testing import FIXTURE_PACK, REPO, real_packs
+from kehu_testing import FIXTURE_PACK, REPO, line_of, real_packs, write
 from kehu.metadata import MetadataError, load_metadata
 from kehu.plugins import field_type_registry, make_plugin_manager
 
@@ -22,20 +21,6 @@ PROBLEM_LINE = re.compile(r"^[^:]+:\d+: ")
 
 
 # --------------------------------------------------------------------- helpers
-def write(root: Path, rel: str, text: str) -> Path:
-    """Write a YAML document (dedented) at ``root/rel`` and return its path."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
-def line_of(path: Path, needle: str, nth: int = 1) -> int:
-    """The 1-based line of the ``nth`` line of ``path`` that contains ``needle``."""
-    hits = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line]
-    return hits[nth - 1]
-
-
 def new_pack(root: Path, name: str = "extra", requires=("base",)) -> Path:
     folder = root / name
     reqs = f"requires: [{', '.join(requires)}]\n" if requires else ""
@@ -156,13 +141,13 @@ def test_unknown_yaml_tag_is_one_line_at_its_line(work):
 def test_missing_kind(work):
     write(work, "base/metadata/entities/thing.yaml", "name: thing\nlabel: {en: T, zh: T}\n")
     assert problems([work / "base"]) == [
-        "base/metadata/entities/thing.yaml:1: kind: missing 'kind'; one of: pack, entity, picklist, layout, role."]
+        "base/metadata/entities/thing.yaml:1: kind: missing 'kind'; one of: pack, entity, picklist, layout, role, workflow."]
 
 
 def test_unknown_kind_with_hint(work):
     write(work, "base/metadata/entities/thing.yaml", "name: thing\nkind: entitty\n")
     assert problems([work / "base"]) == [
-        "base/metadata/entities/thing.yaml:2: kind: unknown kind 'entitty'; one of: pack, entity, picklist, layout, role."
+        "base/metadata/entities/thing.yaml:2: kind: unknown kind 'entitty'; one of: pack, entity, picklist, layout, role, workflow."
         " Did you mean 'entity'?"]
 
 

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from kehu.metadata.documents import Document
 from kehu.metadata.merge import Merged
 from kehu.metadata.model import (
-    Entity, Field, Label, Layout, Metadata, Option, Pack, Picklist, Related, Role, Rule, Section, freeze,
+    Entity, Field, Label, Layout, Metadata, Option, Pack, Picklist, Related, Role, Rule, Section, Workflow, freeze,
 )
 
 _SYSTEM = {
@@ -103,4 +103,5 @@ def build(merged: Merged, packs: list[list[Document]], version: str) -> Metadata
             n: Role(n, Label.of(raw.get("label"), n), freeze(raw.get("permissions", {})), freeze(raw.get("fields", {})))
             for n, raw in merged.roles.items()
         }),
+        workflows=MappingProxyType({n: Workflow.from_raw(raw) for n, raw in merged.workflows.items()}),
     )

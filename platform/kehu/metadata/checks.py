@@ -13,11 +13,15 @@ Rules:
 - cascading options name a parent key that exists; option keys are unique;
 - layouts name an existing entity and existing fields, at most once; related lists use a
   lookup of the related entity that points here;
-- roles name existing entities and fields.
+- roles name existing entities and fields;
+- workflows run on an existing top-level entity, their conditions parse and read only its
+  fields, approver rules name existing roles and user or department fields, and the values
+  they set are fields that can be set, with valid picklist keys.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Mapping
 
 from kehu import expressions
@@ -39,7 +43,8 @@ COMMON_PROPS = {
 def check(packs: list[list[Document]], merged: Merged, field_types: Mapping, problems: list[Problem]) -> None:
     for docs in packs:
         for doc in docs:
-            checker = {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role}.get(doc.kind)
+            checker = {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role,
+                       "workflow": _workflow}.get(doc.kind)
             if checker:
                 checker(doc, merged, field_types, problems)
 
@@ -243,3 +248,109 @@ def _role(doc: Document, merged: Merged, field_types, problems: list[Problem]) -
         for fname in fields:
             if fname not in known:
                 problems.append(doc.problem(("fields", entity, fname), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))
+
+
+USER_SYSTEM_FIELDS = ("owner", "created_by", "updated_by")
+# what a workflow's `set` may write: plain values that mean the same on every site
+SETTABLE_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "picklist", "boolean", "integer",
+                            "decimal", "currency", "percent", "date", "datetime"})
+
+
+def _workflow(doc: Document, merged: Merged, field_types, problems: list[Problem]) -> None:
+    data = doc.data
+    name = data["name"]
+    add = problems.append
+    entity_name = data["entity"]
+    defining = merged.workflow_docs.get(name) is doc
+    if defining and "label" not in data:
+        add(doc.problem(("name",), f"workflow '{name}' needs a 'label' with en and zh"))
+    if defining and not merged.workflows[name].get("steps"):
+        add(doc.problem(("steps",), "a workflow needs at least one step"))
+    entity = merged.entities.get(entity_name)
+    if entity is None:
+        add(doc.problem(("entity",), f"unknown entity '{entity_name}'.{did_you_mean(entity_name, merged.entities)}"))
+        return
+    if entity.get("child_of"):
+        add(doc.problem(("entity",), f"'{entity_name}' is a line of '{entity['child_of']}'; submit the '{entity['child_of']}' instead"))
+    fields = entity.get("fields", {})
+    known = _fields_of(merged, entity_name)
+    if "entry" in data:
+        _expression(doc, ("entry",), data["entry"], known, problems)
+    for key in ("on_submit", "on_approve", "on_reject", "on_recall"):
+        _actions(doc, (key,), data.get(key), entity_name, fields, merged, field_types, problems)
+    seen: dict[str, int] = {}
+    for i, step in enumerate(data.get("steps", [])):
+        path = ("steps", i)
+        if step["name"] in seen:
+            add(doc.problem(path + ("name",), f"duplicate step '{step['name']}' (also item {seen[step['name']]})"))
+        seen[step["name"]] = i
+        is_new = merged.step_docs.get((name, step["name"])) is doc
+        if is_new and "approvers" not in step:
+            add(doc.problem(path, f"step '{step['name']}' needs 'approvers'"))
+        if is_new and "label" not in step:
+            add(doc.problem(path, f"step '{step['name']}' needs a 'label' with en and zh"))
+        if "when" in step:
+            _expression(doc, path + ("when",), step["when"], known, problems)
+        _actions(doc, path + ("on_approve",), step.get("on_approve"), entity_name, fields, merged, field_types, problems)
+        for j, rule in enumerate(step.get("approvers", [])):
+            _approver(doc, path + ("approvers", j), rule, entity_name, fields, merged, problems)
+
+
+def _approver(doc, path, rule: dict, entity_name, fields, merged: Merged, problems) -> None:
+    kind, value = next(iter(rule.items()))
+    add = problems.append
+    if kind == "role" and value not in merged.roles:
+        add(doc.problem(path + (kind,), f"unknown role '{value}'.{did_you_mean(value, merged.roles)}"))
+    elif kind == "field":
+        ftype = "user" if value in USER_SYSTEM_FIELDS else fields.get(value, {}).get("type")
+        if ftype is None:
+            add(doc.problem(path + (kind,), f"unknown field '{value}' of entity '{entity_name}'.{did_you_mean(value, set(fields) | set(USER_SYSTEM_FIELDS))}"))
+        elif ftype != "user":
+            add(doc.problem(path + (kind,), f"field '{value}' is a {ftype} field; approvers come from a user field"))
+    elif kind == "department_field":
+        ftype = fields.get(value, {}).get("type")
+        if ftype is None:
+            add(doc.problem(path + (kind,), f"unknown field '{value}' of entity '{entity_name}'.{did_you_mean(value, fields)}"))
+        elif ftype not in ("picklist", "text"):
+            add(doc.problem(path + (kind,), f"field '{value}' is a {ftype} field; a department code comes from a picklist or text field"))
+
+
+def _actions(doc, path, actions, entity_name, fields, merged: Merged, field_types, problems) -> None:
+    add = problems.append
+    for fname, value in ((actions or {}).get("set") or {}).items():
+        where = path + ("set", fname)
+        fdef = fields.get(fname)
+        if fdef is None:
+            hint = " It is set by the system." if fname in SYSTEM_COLUMNS else did_you_mean(fname, fields)
+            add(doc.problem(where, f"unknown field '{fname}' of entity '{entity_name}'.{hint}"))
+            continue
+        ftype_name = fdef.get("type")
+        if field_types.get(ftype_name) is None:
+            continue  # reported with the entity
+        if ftype_name not in SETTABLE_TYPES:
+            add(doc.problem(where, f"'{fname}' is a {ftype_name} field and cannot be set by a workflow "
+                                   f"(it can set {', '.join(sorted(SETTABLE_TYPES))} fields)"))
+        elif value is None:
+            if fdef.get("required"):
+                add(doc.problem(where, f"'{fname}' is required; a workflow cannot empty it"))
+        elif ftype_name in ("date", "datetime"):
+            try:
+                (dt.date if ftype_name == "date" else dt.datetime).fromisoformat(str(value))
+            except ValueError:
+                example = "2026-01-31" if ftype_name == "date" else "2026-01-31 09:00:00"
+                add(doc.problem(where, f"'{value}' is not a {ftype_name}; write it as '{example}'"))
+        elif ftype_name in ("integer", "decimal", "currency", "percent") and not isinstance(value, bool) and isinstance(value, (int, float)):
+            low, high = fdef.get("min"), fdef.get("max")
+            if (low is not None and value < low) or (high is not None and value > high) or (
+                    ftype_name == "integer" and value != int(value)):
+                add(doc.problem(where, f"{value} is not a valid value of '{fname}'"
+                                       + (f" (from {low} to {high})" if low is not None or high is not None else "")))
+        elif ftype_name == "picklist" and value is not None:
+            keys = {o["key"] for o in merged.picklists.get(fdef.get("picklist"), {}).get("options", [])}
+            if value not in keys:
+                add(doc.problem(where, f"'{value}' is not an option of '{fdef.get('picklist')}'.{did_you_mean(str(value), keys)}"))
+        elif fdef.get("type") == "boolean" and value is not None and not isinstance(value, bool):
+            add(doc.problem(where, f"'{fname}' is a yes/no field; set it to true or false"))
+        elif fdef.get("type") in ("integer", "decimal", "currency", "percent") and value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            add(doc.problem(where, f"'{fname}' is a number field; set it to a number"))

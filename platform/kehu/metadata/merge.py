@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kehu.metadata.documents import Document
-from kehu.metadata.problems import Problem
+from kehu.metadata.problems import Problem, did_you_mean
 
 FIELD_OVERRIDABLE = {"label", "help", "default", "required", "required_if", "visible_if"}
 ENTITY_OVERRIDABLE = {"label", "plural_label", "nav_order", "icon", "module", "search_fields", "default_sort", "title_field"}
@@ -31,6 +31,9 @@ class Merged:
     layout_docs: dict[tuple[str, str], Document] = field(default_factory=dict)
     roles: dict[str, dict] = field(default_factory=dict)
     role_docs: dict[str, Document] = field(default_factory=dict)
+    workflows: dict[str, dict] = field(default_factory=dict)
+    workflow_docs: dict[str, Document] = field(default_factory=dict)
+    step_docs: dict[tuple[str, str], Document] = field(default_factory=dict)
     manifests: list[Document] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -40,6 +43,7 @@ class Merged:
             "picklists": self.picklists,
             "layouts": {f"{k[0]}.{k[1]}": v for k, v in self.layouts.items()},
             "roles": self.roles,
+            "workflows": self.workflows,
         }
 
 
@@ -57,7 +61,7 @@ def merge(packs: list[list[Document]], problems: list[Problem]) -> Merged:
                 problems.append(doc.problem(("name",), f"{kind} '{key[1]}' is defined twice in this pack (also in {seen_here[key].file})"))
                 continue
             seen_here[key] = doc
-            {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role}[kind](out, doc, problems)
+            {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role, "workflow": _workflow}[kind](out, doc, problems)
     return out
 
 
@@ -189,3 +193,44 @@ def _role(out: Merged, doc: Document, problems: list[Problem]) -> None:
     for section in ("permissions", "fields"):
         for entity, values in data.get(section, {}).items():
             target.setdefault(section, {}).setdefault(entity, {}).update(copy.deepcopy(values))
+
+
+WORKFLOW_OVERRIDABLE = {"label", "description", "entry", "priority", "enabled", "on_submit", "on_approve", "on_reject", "on_recall"}
+
+
+def _workflow(out: Merged, doc: Document, problems: list[Problem]) -> None:
+    """A later pack may change a workflow's label, entry condition, priority, actions and
+    switch it off; it changes a step by naming it and adds steps. A step with ``after``
+    is placed after the named step (at the end when it has none). The entity a workflow
+    runs on never changes."""
+    data = doc.data
+    name = data["name"]
+    if name not in out.workflows:
+        out.workflows[name] = copy.deepcopy({k: v for k, v in data.items() if k not in ("kind", "steps")})
+        out.workflows[name]["steps"] = []
+        out.workflow_docs[name] = doc
+    else:
+        target = out.workflows[name]
+        first = out.workflow_docs[name]
+        if data["entity"] != target["entity"]:
+            problems.append(doc.problem(("entity",), f"workflow '{name}' runs on '{target['entity']}' in {first.file}; a later pack cannot change its entity"))
+        for key in WORKFLOW_OVERRIDABLE & set(data):
+            target[key] = copy.deepcopy(data[key])
+    steps = out.workflows[name]["steps"]
+    for i, step in enumerate(data.get("steps", [])):
+        existing = next((s for s in steps if s["name"] == step["name"]), None)
+        if existing is None:
+            existing = {"name": step["name"]}
+            steps.append(existing)
+            out.step_docs[(name, step["name"])] = doc
+        existing.update({k: copy.deepcopy(v) for k, v in step.items() if k not in ("name", "after")})
+        anchor = step.get("after")
+        if anchor is None:
+            continue
+        others = [s for s in steps if s is not existing]
+        at = next((j for j, s in enumerate(others) if s["name"] == anchor), None)
+        if at is None:
+            problems.append(doc.problem(("steps", i, "after"), f"workflow '{name}' has no step '{anchor}' to place this step after.{did_you_mean(anchor, [s['name'] for s in others])}"))
+            continue
+        others.insert(at + 1, existing)
+        steps[:] = others

@@ -190,6 +190,100 @@ class Role:
 
 
 @dataclass(frozen=True, eq=False)
+class Approver:
+    """One approver rule: ``kind`` is role, manager, manager_chain, field, users, department
+    or department_field; ``value`` its argument."""
+
+    kind: str
+    value: Any
+
+    def describe(self, locale: str | None, roles: Mapping[str, "Role"] | None = None) -> str:
+        """The rule in words; with ``roles``, a role is named by its label."""
+        zh = (locale or "").startswith("zh")
+        value = ", ".join(self.value) if isinstance(self.value, (list, tuple)) else self.value
+        if self.kind == "role" and roles and self.value in roles:
+            value = roles[self.value].label.get(locale)
+        texts = {
+            "role": (f"everyone with the role {value}", f"角色“{value}”的所有人"),
+            "manager": (f"the {value}'s department manager", f"{'提交人' if value == 'submitter' else '负责人'}的部门经理"),
+            "manager_chain": (f"the submitter's managers, {value} level(s) up", f"提交人向上 {value} 级经理"),
+            "field": (f"the user in field {value}", f"字段 {value} 中的用户"),
+            "users": (f"users {value}", f"用户 {value}"),
+            "department": (f"the manager of department {value}", f"部门 {value} 的经理"),
+            "department_field": (f"the manager of the department named in {value}", f"字段 {value} 所指部门的经理"),
+        }
+        en, cn = texts.get(self.kind, (f"{self.kind}: {value}", f"{self.kind}: {value}"))
+        return cn if zh else en
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    name: str
+    label: Label
+    when: str | None
+    approvers: tuple[Approver, ...]
+    mode: str
+    time_limit_hours: float | None
+    on_approve: Mapping[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Workflow:
+    """An approval workflow. Built from its raw (merged) document, which is also what an
+    approval in flight stores, so it keeps running on the version it started with."""
+
+    name: str
+    label: Label
+    entity: str
+    entry: str | None
+    priority: int
+    enabled: bool
+    on_submit: Mapping[str, Any]
+    on_approve: Mapping[str, Any]
+    on_reject: Mapping[str, Any]
+    on_recall: Mapping[str, Any]
+    steps: tuple[Step, ...]
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_raw(cls, raw: Mapping) -> "Workflow":
+        def sets(actions) -> Mapping[str, Any]:
+            return freeze(dict((actions or {}).get("set") or {}))
+
+        steps = tuple(
+            Step(
+                name=s["name"],
+                label=Label.of(s.get("label"), s["name"]),
+                when=s.get("when"),
+                approvers=tuple(Approver(*next(iter(a.items()))) for a in s.get("approvers", [])),
+                mode=s.get("mode", "any"),
+                time_limit_hours=s.get("time_limit_hours"),
+                on_approve=sets(s.get("on_approve")),
+            )
+            for s in raw.get("steps", [])
+        )
+        return cls(
+            name=raw["name"], label=Label.of(raw.get("label"), raw["name"]), entity=raw["entity"],
+            entry=raw.get("entry"), priority=raw.get("priority", 100), enabled=raw.get("enabled", True),
+            on_submit=sets(raw.get("on_submit")), on_approve=sets(raw.get("on_approve")),
+            on_reject=sets(raw.get("on_reject")), on_recall=sets(raw.get("on_recall")),
+            steps=steps, raw=freeze(dict(raw)),
+        )
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+def thaw(value: Any) -> Any:
+    """The plain (JSON-able) form of a frozen value."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, eq=False)
 class Pack:
     name: str
     label: Label
@@ -206,7 +300,7 @@ class Metadata:
     picklists: Mapping[str, Picklist]
     layouts: Mapping[tuple[str, str], Layout]
     roles: Mapping[str, Role]
-    workflows: Mapping[str, Mapping] = field(default_factory=lambda: MappingProxyType({}))
+    workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
 
     def entity(self, name: str) -> Entity:
         return self.entities[name]
@@ -234,6 +328,11 @@ class Metadata:
             if items:
                 groups.append((module, items))
         return groups
+
+    def workflows_of(self, entity: str) -> list[Workflow]:
+        """The enabled workflows of an entity, in the order they are tried on submit."""
+        return sorted((w for w in self.workflows.values() if w.entity == entity and w.enabled),
+                      key=lambda w: (w.priority, w.name))
 
     def children_of(self, entity: str) -> list[Entity]:
         return [e for e in self.entities.values() if e.child_of == entity]
