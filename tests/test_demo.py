@@ -98,3 +98,33 @@ def test_refuses_a_site_that_already_has_customers(loaded):
     site, _, _ = loaded
     with pytest.raises(RuntimeError):
         load_demo(site, scale=0.02)
+
+
+def test_records_waiting_for_approval_went_through_their_workflow(loaded):
+    """A demo quote 'pending approval' is really pending: locked, with a task for the rep's
+    manager, not just a status value."""
+    import sqlalchemy as sa
+
+    site, _logins, admin = loaded
+    t = site.tables
+    svc = site.records(site.actor(admin))
+    with site.reading() as c:
+        approvals = c.execute(sa.select(t.approval)).mappings().all()
+        pending_quotes = c.execute(sa.select(t["quote"].c.id, t["quote"].c.owner, t["quote"].c.workflow_state,
+                                             t["quote"].c.discount_percent)
+                                   .where(t["quote"].c.status == "pending_approval")).all()
+        depts = {d.id: d for d in c.execute(sa.select(t.departments)).all()}
+        dept_of = dict(c.execute(sa.select(t.users.c.id, t.users.c.department_id)).all())
+    assert pending_quotes, "the demo has quotes waiting for approval"
+    assert {a["workflow"] for a in approvals} <= set(site.metadata.workflows)
+    for quote_id, owner, state, discount in pending_quotes:
+        assert state == "pending" and discount > 10
+        current = svc.approvals.current("quote", quote_id)
+        assert current["state"] == "pending" and current["workflow"] == "quote_discount"
+        manager = depts[dept_of[owner]].manager_id
+        if manager == owner:  # a manager's own quote goes one level up
+            manager = depts[depts[dept_of[owner]].parent_id].manager_id
+        assert [task.assignee_id for task in current["tasks"]] == [manager]
+    codes = {d.code for d in depts.values()}
+    assert {"finance", "warehouse", "commerce", "sales", "service"} <= codes
+    assert all(depts[d].manager_id for d in depts if depts[d].code in ("finance", "warehouse", "commerce"))

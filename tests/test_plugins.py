@@ -27,6 +27,7 @@ class Upper(Text):
 class Everything:
     def __init__(self):
         self.saved = []
+        self.events = []
 
     @hookspecs.hookimpl
     def register_field_types(self):
@@ -65,6 +66,12 @@ class Everything:
     @hookspecs.hookimpl
     def extra_template_vars(self, template, request):
         return {"plugin_banner": "banner"}
+
+    @hookspecs.hookimpl
+    def after_approval_event(self, service, conn, entity, record_id, approval_id, action, step, comment):
+        if action == "submit" and comment == "veto":
+            raise Forbidden("Refused by a plugin.")
+        self.events.append((entity.name, record_id, action, step, comment))
 
 
 @pytest.fixture
@@ -125,6 +132,22 @@ def test_blueprints_actions_and_template_vars(plugin_app):
         from flask import render_template_string
 
         assert render_template_string("{{ plugin_banner }}") == "banner"
+
+
+def test_approval_events_reach_plugins_and_a_plugin_can_refuse(plugin_app):
+    svc = service(plugin_app)
+    record = svc.create("account", {"name": "Acme", "employees": "500"})
+    with pytest.raises(Forbidden, match="Refused by a plugin"):
+        svc.approvals.submit("account", record["id"], "veto")
+    assert svc.approvals.current("account", record["id"]) is None  # nothing of the refused submit stayed
+    assert svc.get("account", record["id"])["workflow_state"] is None
+    approval = svc.approvals.submit("account", record["id"], "please")
+    svc.approvals.approve(approval["tasks"][0].id, "fine")
+    assert plugin_app.plugin.events == [
+        ("account", record["id"], "submit", None, "please"),
+        ("account", record["id"], "approve", "admin_review", "fine"),
+        ("account", record["id"], "approved", None, None),
+    ]
 
 
 def test_a_misspelled_hook_fails_at_start_up(db_url, tmp_path):

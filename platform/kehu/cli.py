@@ -1,4 +1,4 @@
-"""The ``kehu`` command: serve, validate, migrate, demo, create-user."""
+"""The ``kehu`` command: serve, validate, migrate, demo, create-user, remind."""
 
 from __future__ import annotations
 
@@ -74,7 +74,8 @@ def validate(paths):
         _print_problems(exc)
         sys.exit(1)
     click.echo(f"OK: {len(metadata.packs)} pack(s), {len(metadata.entities)} entities, "
-               f"{len(metadata.picklists)} picklists, {len(metadata.layouts)} layouts; version {metadata.version}")
+               f"{len(metadata.picklists)} picklists, {len(metadata.layouts)} layouts, "
+               f"{len(metadata.workflows)} workflows; version {metadata.version}")
 
 
 @main.command()
@@ -133,3 +134,14 @@ def create_user(username, display_name, admin, password):
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+def remind():
+    """Remind managers of approvals waiting past their step's time limit (run it from cron;
+    each overdue approval is reminded once)."""
+    from kehu.site import SYSTEM_ACTOR
+
+    site = _app().extensions["kehu"]
+    sent = site.records(SYSTEM_ACTOR).approvals.send_reminders()
+    click.echo(f"Sent {sent} reminder(s).")

@@ -50,6 +50,9 @@ STAFF = (
     ("sunpeng", "孙鹏", "服务工程师", False, "engineer", None),
     ("zhengxue", "郑雪", "市场专员", False, "marketing", None),
     ("qianyu", "钱宇", "产品专员", False, "product", None),
+    ("zhoumin", "周敏", "财务经理", False, "finance", None),
+    ("machao", "马超", "仓储经理", False, "warehouse", None),
+    ("linna", "林娜", "商务经理", False, "commerce", None),
 )
 
 # key, name, English name, parent key, manager username: three levels under the GM's office
@@ -61,10 +64,14 @@ DEPARTMENTS = (
     ("service", "技术支持与售后服务部", "Technical support & service", "gm_office", "zhoujie"),
     ("marketing", "市场部", "Marketing", "gm_office", "zhengxue"),
     ("product", "产品部", "Product management", "gm_office", "qianyu"),
-    ("finance", "财务部", "Finance", "gm_office", None),
-    ("warehouse", "仓储部", "Warehouse", "gm_office", None),
-    ("commerce", "商务部", "Commerce", "gm_office", None),
+    ("finance", "财务部", "Finance", "gm_office", "zhoumin"),
+    ("warehouse", "仓储部", "Warehouse", "gm_office", "machao"),
+    ("commerce", "商务部", "Commerce", "gm_office", "linna"),
 )
+
+# department codes are the keys of the 'department' picklist where one fits, so feedback
+# routed to a department reaches its manager (workflows/feedback_routing.yaml)
+DEPARTMENT_CODES = {"gm_office": "general_office", "sales_division": "sales"}
 
 # kind of staff -> (roles, department key; None: by sales team)
 PLACEMENT = {
@@ -77,6 +84,9 @@ PLACEMENT = {
     "engineer": (("service_engineer",), "service"),
     "marketing": (("marketing",), "marketing"),
     "product": (("product_maintainer",), "product"),
+    "finance": (("order_reviewer",), "finance"),
+    "warehouse": (("order_reviewer",), "warehouse"),
+    "commerce": (("order_reviewer",), "commerce"),
 }
 
 WEST = {"shaanxi", "gansu", "ningxia", "qinghai", "xinjiang", "sichuan", "chongqing", "henan"}
@@ -1041,7 +1051,37 @@ class _DemoLoader:
             self.load_service(c)
         with self.site.writing() as c:
             self.load_knowledge(c)
+        self.load_approvals()
         return logins
+
+    # ------------------------------------------------------------ approvals
+    def load_approvals(self) -> None:
+        """Put the records that wait for approval through their workflows (each in its own
+        transaction, as in real use): pending quotes, feedback sent to departments, articles
+        in review, and draft orders waiting for sign-off (some signed by finance already)."""
+        from kehu.errors import WorkflowError
+
+        drafts = [o for o in getattr(self, "orders", []) if o["status"] == "draft"]
+        queue = list(getattr(self, "to_submit", [])) + [(o["customer"]["owner"], "sales_order", o["id"]) for o in drafts[: max(1, len(drafts) // 2)]]
+        started: dict[tuple[str, int], dict] = {}
+        for user, entity, record_id in queue:
+            if record_id is None or user not in self.svc:
+                continue
+            try:
+                started[(entity, record_id)] = self.svc[user].approvals.submit(entity, record_id)
+            except WorkflowError:  # e.g. a department without a manager: stays a draft
+                continue
+        decided = set(getattr(self, "to_approve", []))
+        signed = [key for key in started if key[0] == "sales_order"][::2]
+        for key in list(decided) + signed:
+            approval = started.get(key)
+            if not approval:
+                continue
+            for task in approval["tasks"]:
+                approver = next((u for u, uid in self.user_ids.items() if uid == task.assignee_id), None)
+                if task.state == "pending" and approver and (key[0] != "sales_order" or approver == "zhoumin"):
+                    self.svc[approver].approvals.approve(task.id, "同意。")
+                    break
 
     # --------------------------------------------------------------- users
     def load_users(self) -> list[tuple[str, str, str]]:
@@ -1053,7 +1093,8 @@ class _DemoLoader:
             dept_ids: dict[str, int] = {}
             for key, name, name_en, parent, _manager in DEPARTMENTS:
                 dept_ids[key] = c.execute(sa.insert(departments).values(
-                    name=name, name_en=name_en, parent_id=dept_ids.get(parent), created_at=dt.datetime.now()
+                    name=name, name_en=name_en, parent_id=dept_ids.get(parent), created_at=dt.datetime.now(),
+                    code=DEPARTMENT_CODES.get(key, key)
                 ).returning(departments.c.id)).scalar_one()
             for username, name, role, is_admin, kind, team in STAFF:
                 roles, dept = PLACEMENT[kind]
@@ -1466,6 +1507,7 @@ class _DemoLoader:
 
     def load_quotes(self, c) -> None:
         self.quotes: list[dict] = []
+        self.to_submit: list[tuple[str, str, int | None]] = []
         eligible = [o for o in self.opportunities if o["stage"] in ("proposal", "negotiation", "won", "lost")] or self.opportunities
         for _ in range(self.count("quote")):
             rng = self.rng
@@ -1486,18 +1528,24 @@ class _DemoLoader:
                 "subject": f"{opp['name']}报价", "customer": cust["id"], "opportunity": opp["id"],
                 "contact": opp["contact"], "quote_date": quote_date, "valid_until": valid,
                 "status": self.option("quote_status", status, "draft"),
-                "discount_percent": Decimal(rng.choice((0, 0, 0, 2, 3, 5, 5, 8, 10))),
+                "discount_percent": Decimal(rng.choice((12, 15, 18, 22, 25)) if status == "pending_approval"
+                                            else rng.choice((0, 0, 0, 2, 3, 5, 5, 8, 10))),
                 "lines": self.lines_for(opp["project"][1], rng.randint(1, 5), cust["size"] > 200),
                 "terms": QUOTE_TERMS,
             }
+            if status == "pending_approval":  # submitted below, through the workflow
+                data["status"] = self.option("quote_status", "draft")
+                self.to_submit.append((cust["owner"], "quote", None))
             rec = self.create(cust["owner"], "quote", data, c)
+            if status == "pending_approval":
+                self.to_submit[-1] = (cust["owner"], "quote", rec["id"])
             self.quotes.append({"id": rec["id"], "customer": cust, "status": status, "date": quote_date,
                                 "contact": rec["contact"], "lines": data["lines"], "subject": rec["subject"]})
 
     # --------------------------------------------------------------- orders
     def load_orders(self, c) -> None:
         rng = self.rng
-        orders = []
+        orders = self.orders = []
         accepted = [q for q in self.quotes if q["status"] == "accepted"]
         rng.shuffle(accepted)
         won = [o for o in self.opportunities if o["stage"] == "won"] or self.opportunities
@@ -1725,11 +1773,17 @@ class _DemoLoader:
                 "received_at": self.moment(-120, 0), "content": content,
                 "response": rng.choice(FEEDBACK_RESPONSES) if status in ("replied", "closed") or rng.random() < 0.1 and status != "new" else None,
             }
-            self.create(rng.choice(owners), "feedback", data, c)
+            if status == "submitted":  # routed below, through the workflow
+                data["status"] = self.option("feedback_status", "new")
+            owner = rng.choice(owners)
+            rec = self.create(owner, "feedback", data, c)
+            if status == "submitted" and rec.get("status") == "new":
+                self.to_submit.append((owner, "feedback", rec["id"]))
 
     # ------------------------------------------------------------ knowledge
     def load_knowledge(self, c) -> None:
         rng = self.rng
+        self.to_approve: list[tuple[str, int]] = []
         items = [(cat, title, kw, summary, html, None) for cat, title, kw, summary, html in KNOWLEDGE_GENERIC]
         product_items = []
         for prefixes, cat, title, kw, summary, html in KNOWLEDGE_PRODUCT:
@@ -1761,4 +1815,10 @@ class _DemoLoader:
                 "product": product, "keywords": kw[:200], "summary": summary, "content": html,
                 "published_at": self.day(-400, 0) if status in ("published", "archived") else None,
             }
-            self.create(author, "knowledge_article", data, c)
+            if status in ("submitted", "reviewed"):  # reviewed below, through the workflow
+                data["status"] = self.option("knowledge_status", "draft")
+            rec = self.create(author, "knowledge_article", data, c)
+            if status in ("submitted", "reviewed") and rec.get("status") == "draft":
+                self.to_submit.append((author, "knowledge_article", rec["id"]))
+                if status == "reviewed":
+                    self.to_approve.append(("knowledge_article", rec["id"]))

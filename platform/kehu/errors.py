@@ -46,3 +46,10 @@ class Conflict(KehuError):
 class WorkflowError(KehuError):
     status = 409
     code = "workflow"
+
+
+class Locked(KehuError):
+    """The record waits for approval: only administrators may change it until it is decided."""
+
+    status = 423
+    code = "locked"

@@ -46,3 +46,10 @@ def record_actions(entity, record, user):
 @hookspec
 def extra_template_vars(template, request):
     """Return a dict of variables added to every template rendering."""
+
+
+@hookspec
+def after_approval_event(service, conn, entity, record_id, approval_id, action, step, comment):
+    """React to an approval event (submit, approve, reject, recall, reassign, skip, approved,
+    rejected, ...) inside its transaction: send an e-mail, push to a chat, start a task.
+    Raise a KehuError to refuse the action (nothing of it is stored)."""

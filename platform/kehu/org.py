@@ -8,6 +8,7 @@ signed-in user (it names people, not records).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,6 +16,8 @@ from werkzeug.security import generate_password_hash
 
 from kehu.errors import Forbidden, NotFound, RecordInvalid
 from kehu.fields.base import tr
+
+CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Department:
     name_en: str | None
     parent_id: int | None
     manager_id: int | None
+    code: str | None = None
 
     def label(self, lang: str) -> str:
         return self.name_en if lang.startswith("en") and self.name_en else self.name
@@ -51,7 +55,7 @@ class OrgService:
     def departments(self, conn=None) -> dict[int, Department]:
         d = self.t.departments
         with self.site.reading(conn) as c:
-            rows = c.execute(sa.select(d.c.id, d.c.name, d.c.name_en, d.c.parent_id, d.c.manager_id).order_by(d.c.id))
+            rows = c.execute(sa.select(d.c.id, d.c.name, d.c.name_en, d.c.parent_id, d.c.manager_id, d.c.code).order_by(d.c.id))
             return {r.id: Department(*r) for r in rows}
 
     def tree(self) -> list[tuple[int, Department]]:
@@ -145,8 +149,24 @@ class OrgService:
                 sa.select(self.t.departments.c.id).where(self.t.departments.c.id == department_id)).first() is None:
             raise RecordInvalid({"department_id": [self._t("Choose an existing department.", "请选择存在的部门。")]})
 
+    def _check_code(self, c, code: str | None, dept_id: int | None) -> str | None:
+        """A department's code (what workflows and the department picklist name it by):
+        optional, a lower-case identifier, unique."""
+        code = (code or "").strip() or None
+        if code is None:
+            return None
+        if not CODE.match(code):
+            raise RecordInvalid({"code": [self._t(
+                "Use lower-case letters, digits and _ (starting with a letter), e.g. finance.",
+                "请使用小写字母、数字和下划线（以字母开头），例如 finance。")]})
+        d = self.t.departments
+        taken = c.execute(sa.select(d.c.id).where(d.c.code == code, d.c.id != (dept_id or 0))).first()
+        if taken:
+            raise RecordInvalid({"code": [self._t("Another department has this code.", "其他部门已使用此编码。")]})
+        return code
+
     def create_department(self, name: str, *, name_en: str | None = None, parent_id: int | None = None,
-                          manager_id: int | None = None, conn=None) -> int:
+                          manager_id: int | None = None, code: str | None = None, conn=None) -> int:
         self._require_admin()
         name = (name or "").strip()
         if not name:
@@ -154,14 +174,15 @@ class OrgService:
         d = self.t.departments
         with self.site.writing(conn) as c:
             self._check_department(c, parent_id)
-            dept_id = c.execute(sa.insert(d).values(name=name, name_en=name_en or None, parent_id=parent_id,
+            code = self._check_code(c, code, None)
+            dept_id = c.execute(sa.insert(d).values(name=name, name_en=name_en or None, parent_id=parent_id, code=code,
                                                     manager_id=manager_id, created_at=_now()).returning(d.c.id)).scalar_one()
             self.site.audit(c, self.actor.id, "department.create", None, dept_id,
                             {"name": name, "parent_id": parent_id, "manager_id": manager_id})
             return dept_id
 
     def update_department(self, dept_id: int, *, name: str, name_en: str | None, parent_id: int | None,
-                          manager_id: int | None) -> None:
+                          manager_id: int | None, code: str | None = None) -> None:
         self._require_admin()
         if not (name or "").strip():
             raise RecordInvalid({"name": [self._t("A department needs a name.", "请填写部门名称。")]})
@@ -171,8 +192,9 @@ class OrgService:
             self._check_department(c, parent_id)
             if parent_id is not None and parent_id in self.subtree(dept_id):
                 raise RecordInvalid({"parent_id": [self._t("A department cannot sit below itself.", "部门不能隶属于自身或其下级部门。")]})
+            code = self._check_code(c, code, dept_id)
             c.execute(sa.update(d).where(d.c.id == dept_id).values(
-                name=name.strip(), name_en=name_en or None, parent_id=parent_id, manager_id=manager_id))
+                name=name.strip(), name_en=name_en or None, parent_id=parent_id, manager_id=manager_id, code=code))
             self.site.audit(c, self.actor.id, "department.update", None, dept_id,
                             {"name": name, "parent_id": parent_id, "manager_id": manager_id})
 

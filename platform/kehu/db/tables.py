@@ -33,6 +33,9 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("name_en", sa.String(120)),
         sa.Column("parent_id", sa.Integer, sa.ForeignKey("kehu_department.id", name="fk_kehu_department_parent")),
         sa.Column("manager_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id", name="fk_kehu_department_manager", use_alter=True)),
+        # the key workflows and picklists name the department by (e.g. 'finance')
+        sa.Column("code", sa.String(40)),
+        sa.Index("uq_kehu_department_code", "code", unique=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
     teams = sa.Table(
@@ -88,6 +91,7 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("user_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id")),
         sa.Column("at", sa.DateTime, nullable=False),
         sa.Index("ix_kehu_history_record", "entity", "record_id", "row_version"),
+        sa.Index("ix_kehu_history_user", "user_id", "entity", "at"),  # "my recent customers"
     )
     counters = sa.Table(
         "kehu_counter", md,
@@ -106,7 +110,106 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("retired_at", sa.DateTime, nullable=False),
     )
     return {t.name: t for t in (users, departments, teams, team_members, user_roles, shares, audit,
-                                history, counters, meta, retired)}
+                                history, counters, meta, retired, *workflow_tables(md))}
+
+
+def workflow_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    """Approvals in flight and done, the workflow versions they run on, delegations,
+    notifications and favourites."""
+    user_fk = f"{USER_TABLE}.id"
+    versions = sa.Table(
+        "kehu_workflow_version", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("workflow", sa.String(40), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("definition", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Index("uq_kehu_workflow_version", "workflow", "digest", unique=True),
+    )
+    approvals = sa.Table(
+        "kehu_approval", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("workflow", sa.String(40), nullable=False),
+        sa.Column("version_id", sa.Integer, sa.ForeignKey("kehu_workflow_version.id"), nullable=False),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.Integer, nullable=False),
+        sa.Column("state", sa.String(12), nullable=False),  # pending | approved | rejected | recalled
+        sa.Column("step_no", sa.Integer),  # index of the current step in the version's steps
+        sa.Column("step_started_at", sa.DateTime),
+        sa.Column("submitted_by", sa.Integer, sa.ForeignKey(user_fk), nullable=False),
+        sa.Column("submitted_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("record_version", sa.Integer),  # the record's row version when it was approved
+        # bumped by every decision: the first statement of a decision, so concurrent
+        # decisions on one approval queue behind each other (row lock) and re-check the step
+        sa.Column("turn", sa.Integer, nullable=False, default=0),
+        sa.Index("ix_kehu_approval_record", "entity", "record_id"),
+        sa.Index("ix_kehu_approval_submitter", "submitted_by", "state"),
+    )
+    tasks = sa.Table(
+        "kehu_approval_task", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("approval_id", sa.Integer, sa.ForeignKey("kehu_approval.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("step_no", sa.Integer, nullable=False),
+        sa.Column("step", sa.String(40), nullable=False),
+        sa.Column("assignee_id", sa.Integer, sa.ForeignKey(user_fk), nullable=False),
+        sa.Column("on_behalf_of", sa.Integer, sa.ForeignKey(user_fk)),  # set when a delegate acts
+        sa.Column("state", sa.String(12), nullable=False),  # pending | approved | rejected | cancelled
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("due_at", sa.DateTime),
+        sa.Column("decided_at", sa.DateTime),
+        sa.Column("comment", sa.Text),
+        sa.Column("reminded_at", sa.DateTime),
+        sa.Index("ix_kehu_approval_task_assignee", "assignee_id", "state"),
+        sa.Index("ix_kehu_approval_task_approval", "approval_id", "step_no"),
+    )
+    events = sa.Table(
+        "kehu_approval_event", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("approval_id", sa.Integer, sa.ForeignKey("kehu_approval.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.Integer, nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("actor_id", sa.Integer, sa.ForeignKey(user_fk)),
+        sa.Column("on_behalf_of", sa.Integer, sa.ForeignKey(user_fk)),
+        # submit | approve | reject | recall | reassign | delegate | skip | escalate | approved | rejected
+        sa.Column("action", sa.String(20), nullable=False),
+        sa.Column("step", sa.String(40)),
+        sa.Column("comment", sa.Text),
+        sa.Column("target_id", sa.Integer, sa.ForeignKey(user_fk)),  # who a task went to
+        sa.Index("ix_kehu_approval_event_record", "entity", "record_id"),
+    )
+    delegations = sa.Table(
+        "kehu_delegation", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(user_fk, ondelete="CASCADE"), nullable=False),
+        sa.Column("delegate_id", sa.Integer, sa.ForeignKey(user_fk, ondelete="CASCADE"), nullable=False),
+        sa.Column("starts_on", sa.Date, nullable=False),
+        sa.Column("ends_on", sa.Date, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Index("ix_kehu_delegation_user", "user_id", "starts_on"),
+    )
+    notifications = sa.Table(
+        "kehu_notification", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(user_fk, ondelete="CASCADE"), nullable=False),
+        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("text_en", sa.String(400), nullable=False),
+        sa.Column("text_zh", sa.String(400), nullable=False),
+        sa.Column("entity", sa.String(40)),
+        sa.Column("record_id", sa.Integer),
+        sa.Column("read_at", sa.DateTime),
+        sa.Index("ix_kehu_notification_user", "user_id", "read_at"),
+    )
+    favourites = sa.Table(
+        "kehu_favourite", md,
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(user_fk, ondelete="CASCADE"), primary_key=True),
+        sa.Column("entity", sa.String(40), primary_key=True),
+        sa.Column("record_id", sa.Integer, primary_key=True),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    return versions, approvals, tasks, events, delegations, notifications, favourites
 
 
 def index_name(prefix: str, table: str, columns: list[str]) -> str:
@@ -228,6 +331,13 @@ class Tables:
     @property
     def meta(self) -> sa.Table:
         return self.system["kehu_meta"]
+
+    def __getattr__(self, name: str) -> sa.Table:
+        """The other system tables by their name without ``kehu_``: ``tables.approval_task``."""
+        try:
+            return self.system[f"kehu_{name}"]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def build_tables(metadata: Metadata, field_types) -> Tables:

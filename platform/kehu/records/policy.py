@@ -237,6 +237,10 @@ class Policy:
         return applying or roles
 
     def _declared_access(self, entity, field_name: str) -> str:
+        if not self.grants.roles:
+            # no role restricts anything: what reaches such a user (a share, an approval task)
+            # is seen whole; what they may do with it is still the share's read or write
+            return "editable"
         best = -1
         for role in self._field_roles(entity):
             access = (role.field_access.get(entity.name) or {}).get(field_name, "editable")

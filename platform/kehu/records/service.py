@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 
 from kehu import expressions
-from kehu.errors import Conflict, Forbidden, NotFound, RecordInvalid
+from kehu.errors import Conflict, Forbidden, Locked, NotFound, RecordInvalid
 from kehu.fields.base import tr
 from kehu.metadata.model import SYSTEM_FIELDS, Entity, Field
 from kehu.records import coding
@@ -77,6 +77,23 @@ class RecordService:
         from kehu.records.ownership import Ownership
 
         return Ownership(self)
+
+    @property
+    def approvals(self):
+        """Submit, approve, reject, recall, reassign, delegate: the record's workflows."""
+        from kehu.records.approvals import Approvals
+
+        return Approvals(self)
+
+    def locked(self, record: dict) -> bool:
+        """Whether the record waits for approval, so the actor may not change it (admins may)."""
+        return record.get("workflow_state") == "pending" and not self.actor.is_admin
+
+    def refuse_if_locked(self, entity: Entity, record: dict) -> None:
+        if self.locked(record):
+            raise Locked(self.t(
+                f"This {entity.label.en.lower()} is waiting for approval and cannot be changed until it is approved, rejected or recalled.",
+                f"此{entity.label.zh}正在审批中，审批通过、驳回或撤回之前不能修改。"))
 
     # ---------------------------------------------------------------- helpers
     def entity(self, name: str) -> Entity:
@@ -251,6 +268,21 @@ class RecordService:
         value = record.get(entity.title_field)
         return str(value) if value not in (None, "") else f"{entity.label.get(self.lang)} #{record.get('id')}"
 
+    def visible_titles(self, entity_name: str, ids: Iterable[int]) -> dict[int, str]:
+        """The titles of those of ``ids`` the actor can read, in one query. A deleted record or
+        one they cannot see is simply absent; a title field hidden from them reads "Entity #id"."""
+        entity = self.entity(entity_name)
+        wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
+        if not wanted:
+            return {}
+        table = self.tables[entity.name]
+        shown = entity.title_field in table.c and entity.title_field not in self.policy.hidden_fields(entity)
+        title = table.c[entity.title_field] if shown else table.c.id
+        stmt = sa.select(table.c.id, title).where(table.c.id.in_(sorted(wanted)), self._visible(entity, table))
+        with self.site.reading() as conn:
+            rows = conn.execute(stmt).all()
+        return {rid: self.title_of(entity, {"id": rid, entity.title_field: text if shown else None}) for rid, text in rows}
+
     def search_lookup(self, entity_name: str, term: str, limit: int = 10) -> list[tuple[int, str]]:
         """Type-ahead for lookups: records of ``entity_name`` the actor can read."""
         entity = self.entity(entity_name)
@@ -366,6 +398,7 @@ class RecordService:
         with self.site.writing(conn) as c:
             existing = self._fetch(entity, record_id, conn=c)
             self.policy.require(entity, "write", existing)
+            self.refuse_if_locked(entity, existing)
             if row_version is None:
                 raise RecordInvalid({"_record": [self.t("The form is missing its version; reload the page.", "表单缺少版本号，请刷新页面。")]})
             if int(row_version) != existing["row_version"]:
@@ -385,6 +418,12 @@ class RecordService:
                 return existing
             new_version = existing["row_version"] + 1
             update = {name: new for name, _, new in changes}
+            for name, value in self.approvals.void_if_changed(c, entity, existing, set(update)).items():
+                if name == "workflow_state":
+                    update[name] = value
+                elif name in table.c and name not in update and _differs(existing.get(name), value):
+                    update[name] = value
+                    changes.append((name, existing.get(name), value))
             update.update(updated_at=_now(), updated_by=self.actor.id, row_version=new_version)
             result = c.execute(sa.update(table).where(
                 table.c.id == record_id, table.c.row_version == existing["row_version"]).values(**update))
@@ -401,6 +440,7 @@ class RecordService:
         with self.site.writing(conn) as c:
             record = self._fetch(entity, record_id, conn=c)
             self.policy.require(entity, "delete", record)
+            self.refuse_if_locked(entity, record)
             self.site.pm.hook.before_record_delete(service=self, entity=entity, record=record)
             self._set_deleted(c, entity, record, deleted=True)
 
