@@ -95,3 +95,32 @@ class Soup:
 
 def soup(response) -> Soup:
     return Soup(response.get_data(as_text=True))
+
+
+def browser_sign_in(page, base: str, username: str, password: str) -> None:
+    """Sign in through the login form in a browser page (Playwright), from a clean session."""
+    from playwright.sync_api import expect
+
+    page.context.clear_cookies()
+    page.goto(base + "/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button.primary")
+    expect(page.locator("header.topbar")).to_be_visible()
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    """Write a YAML document (dedented) at ``root/rel`` and return its path."""
+    import textwrap
+
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, needle: str, nth: int = 1) -> int:
+    """The 1-based line of the ``nth`` line of ``path`` that contains ``needle``."""
+    hits = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line]
+    assert len(hits) >= nth, f"{needle!r} is not in {path}"
+    return hits[nth - 1]

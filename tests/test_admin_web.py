@@ -64,7 +64,8 @@ def rows(page, selector) -> list[list[str]]:
 # ------------------------------------------------------------ admin only
 ADMIN_PAGES = ["/-/admin/", "/-/admin/users", "/-/admin/users/new", "/-/admin/users/1", "/-/admin/departments",
                "/-/admin/departments/new", "/-/admin/teams", "/-/admin/teams/new", "/-/admin/transfer",
-               "/-/admin/transfer?from_user=1&to_user=2", "/-/admin/audit"]
+               "/-/admin/transfer?from_user=1&to_user=2", "/-/admin/audit", "/-/admin/workflows",
+               "/-/admin/workflows/anything"]
 
 
 def test_system_pages_are_for_administrators_only(app, client):
@@ -93,7 +94,7 @@ def test_system_pages_are_for_administrators_only(app, client):
     client.login()
     menu = soup(client.get("/"))["nav.own details.system a"]
     assert [a["href"] for a in menu] == ["/-/admin/users", "/-/admin/departments", "/-/admin/teams",
-                                         "/-/admin/transfer", "/-/admin/audit"]
+                                         "/-/admin/transfer", "/-/admin/audit", "/-/admin/workflows"]
 
 
 def test_system_pages_need_sign_in(client):
@@ -251,6 +252,23 @@ def test_department_tree_create_edit_and_no_cycles(app, client):
     assert audit_actions(app).count("department.update") == 1
     assert client.get("/-/admin/departments/999").status_code == 404
 
+
+
+def test_department_code_is_optional_valid_and_unique(app, client):
+    """Workflows route approvals to "the manager of department finance" by this code."""
+    client.login()
+    assert client.post_form("/-/admin/departments/new", {"name": "财务部", "code": "finance"}).status_code == 303
+    finance = next(d for d in org(app).departments().values() if d.name == "财务部")
+    assert finance.code == "finance"
+    assert soup(client.get(f"/-/admin/departments/{finance.id}"))["#f-code"][0]["value"] == "finance"
+    assert rows(soup(client.get("/-/admin/departments")), "#departments tbody tr")[0][2] == "finance"
+    taken = client.post_form("/-/admin/departments/new", {"name": "财务二部", "code": "finance"})
+    assert taken.status_code == 422 and "Another department has this code" in soup(taken).text("#err-code")
+    bad = client.post_form("/-/admin/departments/new", {"name": "仓储部", "code": "Ware House"})
+    assert bad.status_code == 422 and soup(bad).text("#err-code")
+    assert [d.name for d in org(app).departments().values()] == ["财务部"]
+    cleared = client.post_form(f"/-/admin/departments/{finance.id}", {"name": "财务部", "code": ""})
+    assert cleared.status_code == 303 and org(app).departments()[finance.id].code is None
 
 # ------------------------------------------------------------------ teams
 def test_teams_with_members(app, client):

@@ -6,17 +6,13 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from kehu.org import OrgService
+from kehu_testing import browser_sign_in
 
 PASSWORD = "pw-secret-123"
 
 
 def login(page: Page, base: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(base + "/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button.primary")
-    expect(page.locator("header.topbar")).to_be_visible()
+    browser_sign_in(page, base, username, PASSWORD)
 
 
 def seed(site) -> dict:

@@ -9,13 +9,14 @@ no view reads a table. Form values must be among the options the form offered.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from kehu.errors import Forbidden, NotFound, RecordInvalid
 from kehu.org import OrgService
 from kehu.web import i18n
 from kehu.web.i18n import LANGUAGES, gettext as _
+from kehu.web.context import site
 
 bp = Blueprint("admin", __name__, url_prefix="/-/admin")
 
@@ -26,9 +27,6 @@ def _admins_only():
     if not current_user.is_admin:
         raise Forbidden(_("Only administrators can open the system pages."))
 
-
-def site():
-    return current_app.extensions["kehu"]
 
 
 def actor():
@@ -181,6 +179,7 @@ def _department_values(o: OrgService) -> tuple[dict, dict]:
         "name_en": form.get("name_en", "").strip() or None,
         "parent_id": _pick(form.get("parent_id"), o.departments(), "parent_id", errors),
         "manager_id": _pick(form.get("manager_id"), {u["id"] for u in o.users()}, "manager_id", errors),
+        "code": form.get("code", "").strip() or None,
     }
     return values, errors
 
@@ -202,7 +201,7 @@ def new_department():
     if not errors:
         try:
             o.create_department(values["name"], name_en=values["name_en"], parent_id=values["parent_id"],
-                                manager_id=values["manager_id"])
+                                manager_id=values["manager_id"], code=values["code"])
         except RecordInvalid as exc:
             errors = exc.errors
     if errors:
@@ -219,7 +218,7 @@ def edit_department(dept_id):
         raise NotFound(_("No such department."))
     if request.method == "GET":
         return _department_form(o, dict(name=dept.name, name_en=dept.name_en, parent_id=dept.parent_id,
-                                        manager_id=dept.manager_id), dept_id=dept_id)
+                                        manager_id=dept.manager_id, code=dept.code), dept_id=dept_id)
     values, errors = _department_values(o)
     if not errors:
         try:

@@ -18,7 +18,7 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 def _render(status: int, code: str, message: str, fields=None):
     if request.path.startswith("/api/"):
         return error_body(code, message, fields), status
-    titles = {404: _("Page not found"), 403: _("Not allowed")}
+    titles = {404: _("Page not found"), 403: _("Not allowed"), 423: _("Locked")}
     template = "_error.html" if request.headers.get("HX-Request") else "error.html"
     return render_template(template, status=status, title=titles.get(status, _("Something went wrong")), message=message), status
 

@@ -211,6 +211,13 @@ CATALOG: dict[str, str] = {
         "没有下属：您不负责任何部门，或部门中没有其他人。",
 }
 
+# strings of the approval pages and of the workbench live beside their views' modules
+from kehu.web.i18n_approvals import CATALOG as _APPROVALS  # noqa: E402
+from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
+
+CATALOG.update(_APPROVALS)
+CATALOG.update(_WORKBENCH)
+
 
 def select_locale() -> str:
     chosen = session.get("lang")

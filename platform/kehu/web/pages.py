@@ -1,20 +1,18 @@
-"""The home page and the helpers every template can use."""
+"""The home page (the workbench) and the helpers every template can use."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, g, request
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from kehu.org import OrgService
-from kehu.web import i18n
+from kehu.web import i18n, workbench
 from kehu.web.i18n import gettext as _
+from kehu.web.context import site
 
 bp = Blueprint("pages", __name__)
 
-
-def site():
-    return current_app.extensions["kehu"]
 
 
 def register_template_helpers(app) -> None:
@@ -47,14 +45,13 @@ def _manages_team() -> bool:
     """Whether the signed-in user manages a department (the top bar then links "My team")."""
     if not current_user.is_authenticated:
         return False
-    return bool(OrgService(site(), site().actor(current_user.row)).managed_departments(current_user.id))
+    if "kehu_manages_team" not in g:  # the top bar and the workbench both ask
+        g.kehu_manages_team = bool(OrgService(site(), site().actor(current_user.row)).managed_departments(current_user.id))
+    return g.kehu_manages_team
 
 
 @bp.route("/")
 @login_required
 def home():
-    svc = site().records(site().actor(current_user.row), i18n.lang())
-    counts = []
-    for module, entities in site().metadata.nav():
-        counts.append((module, [(e, svc.count(e.name)) for e in entities]))
-    return render_template("home.html", groups=counts)
+    """The workbench (its parts and endpoints live in :mod:`kehu.web.workbench`)."""
+    return workbench.page()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask_login import login_required
 from htmx_flask import make_response as hx_response
 from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
 
@@ -20,6 +20,7 @@ from kehu.records.query import Filter, ListQuery, parse
 from kehu.web import i18n
 from kehu.web.i18n import gettext as _
 from kehu.web.render import DisplayContext
+from kehu.web.context import service, site
 
 bp = Blueprint("records", __name__, url_prefix="/app")
 
@@ -33,16 +34,6 @@ def _signed_in():
     return None
 
 
-def site():
-    return current_app.extensions["kehu"]
-
-
-def service():
-    """The signed-in user's record service, one per request (its policy reads their roles,
-    department and teams once)."""
-    if "kehu_service" not in g:
-        g.kehu_service = site().records(site().actor(current_user.row), i18n.lang())
-    return g.kehu_service
 
 
 def entity_or_404(name: str):
@@ -126,6 +117,7 @@ def detail(entity, record_id):
 
 def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     """The detail page; ``access_errors`` are messages for its owner-and-sharing card."""
+    from kehu.web.approvals import approval_context, timeline
     from kehu.web.ownership import access_context  # that module's views import this one
 
     svc = service()
@@ -146,7 +138,7 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
         related.append((rel, rent, [rent.field(c) for c in columns], page,
                         DisplayContext(site(), i18n.lang(), page.labels, rent.name),
                         url_for("records.list_view", entity=rel.entity) + "?" + urlencode(query.params())))
-    history = svc.history(ent.name, record_id)
+    history = timeline(svc.history(ent.name, record_id), svc.approvals.events(ent.name, record_id))
     with site().reading() as conn:  # labels of lookups named in the history, in one batch
         looked_up = [{h["field"]: int(v)} for h in history if h["field"] in ent.fields
                      and ent.field(h["field"]).type in ("lookup", "user")
@@ -155,7 +147,9 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
     actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
     access = access_context(svc, ent, record, access_errors)
+    approval = approval_context(svc, ent, record)
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
+                           approval=approval, locked=svc.locked(record),
                            hidden=svc.policy.hidden_fields(ent), hidden_of=svc.policy.hidden_fields,
                            ctx=ctx, related=related, history=history, title=svc.title_of(ent, record),
                            access=access), status
@@ -292,6 +286,7 @@ def edit(entity, record_id):
     if request.method == "GET":
         record = svc.get(ent.name, record_id)
         svc.policy.require(ent, "write", record)  # the form is offered only to who may save it
+        svc.refuse_if_locked(ent, record)
         return render_form(ent, record, record_id=record_id)
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     try:
