@@ -1073,7 +1073,9 @@ class _DemoLoader:
                 continue
         decided = set(getattr(self, "to_approve", []))
         signed = [key for key in started if key[0] == "sales_order"][::2]
-        for key in list(decided) + signed:
+        # some quotes passed their sales manager already: those over 20% now wait for the GM
+        quotes = [key for key in started if key[0] == "quote"][1::3]
+        for key in list(decided) + signed + quotes:
             approval = started.get(key)
             if not approval:
                 continue
