@@ -58,8 +58,8 @@ def test_navigation_groups_entities_by_module(client):
     client.login()
     page = soup(client.get("/"))
     menus = {m.select_one("summary").get_text(strip=True): [a.get_text(strip=True) for a in m.select("a")] for m in page["details.menu"]}
-    assert menus["sales"] == ["Account"]
-    assert menus["service"] == ["Visit"]
+    assert menus["Sales"] == ["Account"]
+    assert menus["Service"] == ["Visit"]
     assert "Account line" not in str(menus)  # line entities are edited inside their parent
 
 
