@@ -1401,3 +1401,25 @@ def test_an_edit_racing_with_the_submit_is_refused_not_lost(build):
     with pytest.raises((Conflict, Locked)):
         w.svc("rep1").update("expense", rid, {"note": "typed before the submit"}, seen)
     assert w.record(rid)["note"] is None
+
+
+def test_a_big_discount_cannot_be_marked_approved_by_hand(real):
+    """The base quote's rule: over 10% a quote becomes approved only through its workflow;
+    after the workflow approved it, it moves on (sent) as usual, and a small discount needs
+    no approval at all."""
+    rep = real.svc("rep")
+    rid = _quote(real, 25)
+    for status in ("approved", "pending_approval"):
+        with pytest.raises(RecordInvalid) as refused:
+            rep.update("quote", rid, {"status": status}, real.record(rid, "quote")["row_version"])
+        assert "Submit for approval" in " ".join(refused.value.errors["status"])
+    with pytest.raises(RecordInvalid):
+        rep.create("quote", {"subject": "Approved at once", "customer": real.record(rid, "quote")["customer"],
+                             "discount_percent": "30", "status": "approved"})
+    real.submit(rid, "rep", entity="quote")
+    real.approve("sales_mgr", rid, entity="quote")
+    real.approve("gm", rid, entity="quote")
+    sent = rep.update("quote", rid, {"status": "sent"}, real.record(rid, "quote")["row_version"])
+    assert sent["status"] == "sent" and sent["workflow_state"] == "approved"
+    small = _quote(real, 5)
+    assert rep.update("quote", small, {"status": "approved"}, real.record(small, "quote")["row_version"])["status"] == "approved"

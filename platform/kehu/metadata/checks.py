@@ -104,7 +104,8 @@ def _entity(doc: Document, merged: Merged, field_types: Mapping, problems: list[
             if fname not in known:
                 add(doc.problem(("indexes", i, "fields", j), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))
     for i, rule in enumerate(data.get("rules", [])):
-        _expression(doc, ("rules", i, "expression"), rule["expression"], known, problems)
+        # a rule may also read the record's approval state (e.g. "only approved through the workflow")
+        _expression(doc, ("rules", i, "expression"), rule["expression"], known | {"workflow_state"}, problems)
         if "field" in rule and rule["field"] not in known:
             add(doc.problem(("rules", i, "field"), f"unknown field '{rule['field']}'.{did_you_mean(rule['field'], known)}"))
 

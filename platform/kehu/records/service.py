@@ -571,8 +571,10 @@ class RecordService:
         return children
 
     def _env(self, entity_name: str, values: dict) -> dict:
-        """Expression variables: every field of the entity, None when absent."""
+        """Expression variables: every field of the entity, None when absent, and the
+        record's approval state (``workflow_state``: pending, approved, ... or None)."""
         env = dict.fromkeys(self.meta.entity(entity_name).fields)
+        env["workflow_state"] = None
         env.update(values)
         return env
 
