@@ -79,6 +79,11 @@ def _typed(field, value):
     return value
 
 
+def _clean(comment: str | None) -> str | None:
+    """A comment as stored: trimmed, at most 2,000 characters, None when empty."""
+    return (comment or "").strip()[:2000] or None
+
+
 def _digest(workflow: Workflow) -> tuple[str, str]:
     text = json.dumps(thaw(workflow.raw), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest(), text
@@ -125,14 +130,17 @@ class Approvals:
         full = self.svc._fetch(entity, record["id"])  # conditions may read fields hidden from the actor
         workflow = self.workflow_for(entity_name, full)
         if workflow is not None and full.get("workflow_state") == "approved":
-            a = self.t.approval
             with self.site.reading() as c:
-                approved_at = c.execute(sa.select(a.c.record_version).where(
-                    a.c.entity == entity_name, a.c.record_id == record["id"], a.c.state == "approved")
-                    .order_by(a.c.id.desc()).limit(1)).scalar()
-            if approved_at == full["row_version"]:
+                last = self._last_approved(c, entity_name, record["id"])
+            if last is not None and last["record_version"] == full["row_version"]:
                 return None
         return workflow
+
+    def _last_approved(self, c, entity_name: str, record_id: int):
+        """The record's latest approved approval (a row mapping), or None."""
+        a = self.t.approval
+        return c.execute(sa.select(a).where(a.c.entity == entity_name, a.c.record_id == record_id,
+                                            a.c.state == "approved").order_by(a.c.id.desc()).limit(1)).mappings().first()
 
     def void_if_changed(self, c, entity: Entity, existing: dict, changed: set[str]) -> dict:
         """Column values to add to an edit of an approved record that changes what its
@@ -142,9 +150,7 @@ class Approvals:
         (a status it moves along) never void it."""
         if existing.get("workflow_state") != "approved" or not changed:
             return {}
-        a = self.t.approval
-        approval = c.execute(sa.select(a).where(a.c.entity == entity.name, a.c.record_id == existing["id"],
-                                               a.c.state == "approved").order_by(a.c.id.desc()).limit(1)).mappings().first()
+        approval = self._last_approved(c, entity.name, existing["id"])
         if approval is None:
             return {}
         workflow = self._version(c, approval["version_id"])
@@ -179,6 +185,10 @@ class Approvals:
         steps = approval["workflow_def"].steps
         no = approval["step_no"]
         approval["current_step"] = steps[no] if approval["state"] == PENDING and no is not None and no < len(steps) else None
+        people = {approval["submitted_by"]} | {t.assignee_id for t in approval["tasks"]}
+        people |= {t.on_behalf_of for t in approval["tasks"] if t.on_behalf_of}
+        users = self.t.users
+        approval["names"] = dict(c.execute(sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(people))).all())
         return approval
 
     def _version(self, c, version_id: int) -> Workflow:
@@ -190,6 +200,19 @@ class Approvals:
         tk = self.t.approval_task
         rows = c.execute(sa.select(tk).where(tk.c.approval_id == approval_id).order_by(tk.c.id)).mappings()
         return [Task(**{k: r[k] for k in Task.__dataclass_fields__}) for r in rows]
+
+    def locate(self, *, task_id: int | None = None, approval_id: int | None = None) -> tuple[str, int]:
+        """(entity, record id) of a task's or an approval's record, for answering a request
+        about it; who may act on it is checked by the action itself."""
+        tk, a = self.t.approval_task, self.t.approval
+        stmt = sa.select(a.c.entity, a.c.record_id)
+        stmt = (stmt.select_from(tk.join(a, a.c.id == tk.c.approval_id)).where(tk.c.id == task_id)
+                if task_id is not None else stmt.where(a.c.id == approval_id))
+        with self.site.reading() as c:
+            row = c.execute(stmt).first()
+        if row is None:
+            raise NotFound(self._("There is no such approval.", "没有这项审批。"))
+        return row.entity, row.record_id
 
     def my_task(self, approval: dict | None) -> Task | None:
         """The actor's pending task on the approval's current step, if any."""
@@ -311,8 +334,7 @@ class Approvals:
             ).returning(a.c.id)).scalar_one()
             approval = {"id": approval_id, "entity": entity.name, "record_id": record_id, "submitted_by": self.actor.id,
                         "workflow": workflow.name}
-            self._event(c, approval, "submit", comment=comment)
-            self._set_state(c, entity, record_id, PENDING)
+            self._event(c, approval, "submit", comment=_clean(comment))
             self._advance(c, approval, workflow, entity, record, start=0)
         return self.current(entity.name, record_id)
 
@@ -340,7 +362,7 @@ class Approvals:
         return self._decide(task_id, "rejected", comment)
 
     def _decide(self, task_id: int, decision: str, comment: str | None) -> dict:
-        comment = (comment or "").strip()[:2000] or None
+        comment = _clean(comment)
         tk, a = self.t.approval_task, self.t.approval
         with self.site.writing() as c:
             task = c.execute(sa.select(tk).where(tk.c.id == task_id)).mappings().first()
@@ -398,7 +420,7 @@ class Approvals:
             workflow = self._version(c, approval["version_id"])
             entity = self.meta.entity(approval["entity"])
             self._cancel_open(c, approval_id)
-            self._event(c, approval, "recall", comment=(comment or "").strip()[:2000] or None)
+            self._event(c, approval, "recall", comment=_clean(comment))
             self._apply(c, entity, self._record(c, entity, approval["record_id"]), workflow.on_recall)
             self._set_state(c, entity, approval["record_id"], "recalled")
         return self.current(approval["entity"], approval["record_id"])
@@ -424,9 +446,9 @@ class Approvals:
             approval = dict(c.execute(sa.select(a).where(a.c.id == task["approval_id"])).mappings().one())
             entity = self.meta.entity(approval["entity"])
             self._event(c, approval, "reassign", step=task["step"], target_id=user_id,
-                        comment=(comment or "").strip()[:2000] or None, on_behalf_of=task["assignee_id"])
+                        comment=_clean(comment), on_behalf_of=task["assignee_id"])
             self._grant_read(c, entity, approval["record_id"], user_id, approval["submitted_by"])
-            self._notify_task(c, approval, entity, user_id)
+            self._notify_task(c, entity, self._record(c, entity, approval["record_id"]), user_id)
         return self.current(approval["entity"], approval["record_id"])
 
     # ================================================================ engine
@@ -452,7 +474,7 @@ class Approvals:
                 if behalf is not None:
                     self._event(c, approval, "delegate", step=step.name, target_id=user_id, on_behalf_of=behalf)
                 self._grant_read(c, entity, record["id"], user_id, approval["submitted_by"])
-                self._notify_task(c, approval, entity, user_id)
+                self._notify_task(c, entity, record, user_id)
             approval["step_no"] = no
             return
         self._finish(c, approval, workflow, entity, record, "approved")
@@ -526,8 +548,7 @@ class Approvals:
                                            principal_id=user_id, access="read", granted_by=granted_by,
                                            granted_at=_now()))
 
-    def _notify_task(self, c, approval: dict, entity: Entity, user_id: int) -> None:
-        record = self._record(c, entity, approval["record_id"])
+    def _notify_task(self, c, entity: Entity, record: dict, user_id: int) -> None:
         title = self.svc.title_of(entity, record)
         self._notify(c, user_id, "approval", entity, record["id"],
                      f"Waiting for your approval: {entity.label.en} {title}", f"待您审批：{entity.label.zh} {title}")

@@ -85,6 +85,13 @@ class RecordService:
 
         return Approvals(self)
 
+    @property
+    def personal(self):
+        """The actor's notifications, favourites and recently changed records."""
+        from kehu.records.personal import Personal
+
+        return Personal(self)
+
     def locked(self, record: dict) -> bool:
         """Whether the record waits for approval, so the actor may not change it (admins may)."""
         return record.get("workflow_state") == "pending" and not self.actor.is_admin
@@ -256,13 +263,18 @@ class RecordService:
             else:
                 tentity = self.meta.entity(target)
                 ttable = self.tables[target]
-                title = (ttable.c[tentity.title_field] if tentity.title_field in ttable.c
-                         and tentity.title_field not in self.policy.hidden_fields(tentity) else ttable.c.id)
+                title, _shown = self._title_column(tentity, ttable)
                 result = conn.execute(sa.select(ttable.c.id, title).where(
                     ttable.c.id.in_(ids), self._visible(tentity, ttable)))
             for rid, label in result:
                 labels[(target, rid)] = str(label) if label not in (None, "") else f"#{rid}"
         return labels
+
+    def _title_column(self, entity: Entity, table: sa.Table):
+        """(the column naming a record, whether it is the title field): the id when the
+        title field is hidden from the actor."""
+        shown = entity.title_field in table.c and entity.title_field not in self.policy.hidden_fields(entity)
+        return (table.c[entity.title_field] if shown else table.c.id), shown
 
     def title_of(self, entity: Entity, record: dict) -> str:
         value = record.get(entity.title_field)
@@ -276,8 +288,7 @@ class RecordService:
         if not wanted:
             return {}
         table = self.tables[entity.name]
-        shown = entity.title_field in table.c and entity.title_field not in self.policy.hidden_fields(entity)
-        title = table.c[entity.title_field] if shown else table.c.id
+        title, shown = self._title_column(entity, table)
         stmt = sa.select(table.c.id, title).where(table.c.id.in_(sorted(wanted)), self._visible(entity, table))
         with self.site.reading() as conn:
             rows = conn.execute(stmt).all()
@@ -287,8 +298,7 @@ class RecordService:
         """Type-ahead for lookups: records of ``entity_name`` the actor can read."""
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
-        title = (table.c[entity.title_field] if entity.title_field in table.c
-                 and entity.title_field not in self.policy.hidden_fields(entity) else table.c.id)
+        title, _shown = self._title_column(entity, table)
         query = ListQuery(q=(term or "").strip()[:100], per_page=limit)
         stmt = (sa.select(table.c.id, title).where(self._where(entity, table, query))
                 .order_by(title).limit(min(limit, 50)))

@@ -8,8 +8,7 @@ record page answers with the panel again, its message and the comment as typed.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import make_response as hx_response
 
@@ -29,19 +28,12 @@ def _signed_in():
     return None
 
 
-
-
 # ------------------------------------------------------------ record page
 def approval_context(svc, entity, record) -> dict:
     """What the record's approval panel shows: the latest approval (its steps, tasks and
     approvers' names), the actor's own pending task, and the workflow they could submit to."""
     approvals = svc.approvals
     current = approvals.current(entity.name, record["id"])
-    names: dict[int, str] = {}
-    if current:
-        ids = {t.assignee_id for t in current["tasks"]} | {t.on_behalf_of for t in current["tasks"] if t.on_behalf_of}
-        ids.add(current["submitted_by"])
-        names = _user_names(ids)
     steps = []
     if current:
         wf = current["workflow_def"]
@@ -60,22 +52,13 @@ def approval_context(svc, entity, record) -> dict:
     return {
         "current": current,
         "steps": steps,
-        "names": names,
+        "names": current["names"] if current else {},
         "my_task": approvals.my_task(current),
-        "can_submit": approvals.can_submit(entity.name, record) if svc.policy.can(entity, "write", record) else None,
+        "can_submit": approvals.can_submit(entity.name, record),
         "can_recall": bool(current and current["state"] == "pending"
                            and (current["submitted_by"] == svc.actor.id or svc.actor.is_admin)),
         "users": site().user_choices(limit=500) if svc.actor.is_admin and current and current["state"] == "pending" else [],
     }
-
-
-def _user_names(ids) -> dict[int, str]:
-    users = site().tables.users
-    ids = [i for i in ids if i is not None]
-    if not ids:
-        return {}
-    with site().reading() as c:
-        return dict(c.execute(sa.select(users.c.id, users.c.display_name).where(users.c.id.in_(ids))).all())
 
 
 def timeline(history: list[dict], events: list[dict]) -> list[dict]:
@@ -141,13 +124,7 @@ def submit(entity, record_id):
 
 def _task_target(task_id: int) -> tuple[str, int]:
     """The record a task belongs to, for the answer (the service checks the task itself)."""
-    tk, a = site().tables.approval_task, site().tables.approval
-    with site().reading() as c:
-        row = c.execute(sa.select(a.c.entity, a.c.record_id).select_from(tk.join(a, a.c.id == tk.c.approval_id))
-                        .where(tk.c.id == task_id)).first()
-    if row is None:
-        abort(404)
-    return row.entity, row.record_id
+    return service().approvals.locate(task_id=task_id)
 
 
 @bp.route("/-/approvals/tasks/<int:task_id>/<any(approve, reject):decision>", methods=["POST"])
@@ -172,16 +149,12 @@ def decide(task_id, decision):
 
 @bp.route("/-/approvals/<int:approval_id>/recall", methods=["POST"])
 def recall(approval_id):
-    a = site().tables.approval
-    with site().reading() as c:
-        row = c.execute(sa.select(a.c.entity, a.c.record_id).where(a.c.id == approval_id)).first()
-    if row is None:
-        abort(404)
+    entity_name, record_id = service().approvals.locate(approval_id=approval_id)
     try:
         service().approvals.recall(approval_id, request.form.get("comment"))
     except (WorkflowError, RecordInvalid, NotFound) as exc:
-        return _refused(exc, row.entity, row.record_id, _back(row.entity, row.record_id))
-    return _done(_("Recalled. You can change the record and submit it again."), _back(row.entity, row.record_id))
+        return _refused(exc, entity_name, record_id, _back(entity_name, record_id))
+    return _done(_("Recalled. You can change the record and submit it again."), _back(entity_name, record_id))
 
 
 @bp.route("/-/approvals/tasks/<int:task_id>/reassign", methods=["POST"])

@@ -4,9 +4,9 @@ the counts it polls, marking notifications read, and the favourite star of a rec
 
 Every record shown comes through the record service: the sections are record lists with the
 actor's permission predicate (built from the same URL filters the "show all" links carry, so
-a number and the list behind it agree), and the titles of recent and favourite records come
-from :meth:`RecordService.visible_titles`, so a record the user can no longer see is simply
-not listed. Notifications and favourites are the user's own rows in system tables.
+a number and the list behind it agree); notifications, favourites and recent records come
+from ``svc.personal`` (:mod:`kehu.records.personal`), which names only records the user
+can still read. This module only arranges and renders them.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_login import current_user, login_required
 from htmx_flask import make_response as hx_response
-from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from kehu.metadata.model import Entity
@@ -250,52 +248,26 @@ class Workbench:
         entity = self._entity(entity_name)
         if entity is None:
             return []
-        hist = self.site.tables.history
-        last = sa.func.max(hist.c.at).label("last")
-        stmt = (sa.select(hist.c.record_id, last)
-                .where(hist.c.user_id == self.me, hist.c.entity == entity.name)
-                .group_by(hist.c.record_id).order_by(last.desc(), hist.c.record_id.desc()).limit(size * 3))
-        with self.site.reading() as conn:
-            rows = conn.execute(stmt).all()
-        titles = self.svc.visible_titles(entity.name, [rid for rid, _at in rows])
-        return [{"entity": entity, "id": rid, "title": titles[rid], "at": at}
-                for rid, at in rows if rid in titles][:size]
+        return [{"entity": entity, "id": rid, "title": title, "at": at}
+                for rid, title, at in self.svc.personal.recent(entity.name, size)]
 
     def favourites(self, size: int = FAVOURITE_SIZE) -> list[dict]:
         """My favourite records I can still see, latest first (one title query per entity)."""
-        fav = self.site.tables.favourite
-        with self.site.reading() as conn:
-            rows = conn.execute(sa.select(fav.c.entity, fav.c.record_id, fav.c.created_at)
-                                .where(fav.c.user_id == self.me)
-                                .order_by(fav.c.created_at.desc(), fav.c.record_id.desc()).limit(size * 4)).all()
-        by_entity: dict[str, list[int]] = {}
-        for name, rid, _at in rows:
-            by_entity.setdefault(name, []).append(rid)
-        titles = {name: self.svc.visible_titles(name, ids) for name, ids in by_entity.items()
-                  if self._entity(name) is not None}
-        return [{"entity": self.meta.entities[name], "id": rid, "title": titles[name][rid], "at": at}
-                for name, rid, at in rows if rid in titles.get(name, {})][:size]
+        return [{"entity": self.meta.entities[name], "id": rid, "title": title, "at": at}
+                for name, rid, title, at in self.svc.personal.favourites(size)]
 
     # ------------------------------------------- notifications, approvals
     def notifications(self, size: int = NOTIFICATION_SIZE) -> list[dict]:
-        """My unread notifications, newest first."""
-        n = self.site.tables.notification
-        with self.site.reading() as conn:
-            rows = [dict(r) for r in conn.execute(
-                sa.select(n).where(n.c.user_id == self.me, n.c.read_at.is_(None))
-                .order_by(n.c.at.desc(), n.c.id.desc()).limit(size)).mappings()]
+        """My unread notifications, newest first, each with a link to its record."""
+        rows = self.svc.personal.notifications(size)
         for r in rows:
             entity = self.meta.entities.get(r["entity"] or "")
-            r["text"] = r["text_zh"] if self.svc.lang == "zh" else r["text_en"]
             r["url"] = (url_for("records.detail", entity=entity.name, record_id=r["record_id"])
                         if entity is not None and not entity.child_of and r["record_id"] else None)
         return rows
 
     def unread_count(self) -> int:
-        n = self.site.tables.notification
-        with self.site.reading() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(n)
-                                .where(n.c.user_id == self.me, n.c.read_at.is_(None))).scalar_one()
+        return self.svc.personal.unread_count()
 
     def approvals(self) -> tuple[int, list[dict]]:
         """(how many approvals wait for me, the first few of them)."""
@@ -340,21 +312,14 @@ def counts():
 @bp.route("/-/notifications/<int:notification_id>/read", methods=["POST"])
 @login_required
 def mark_read(notification_id):
-    n = site().tables.notification
-    with site().writing() as conn:
-        mine = sa.and_(n.c.id == notification_id, n.c.user_id == current_user.id)
-        if conn.execute(sa.select(n.c.id).where(mine)).first() is None:
-            abort(404)  # someone else's looks the same as none
-        conn.execute(sa.update(n).where(mine, n.c.read_at.is_(None)).values(read_at=_now()))
+    service().personal.mark_read(notification_id)  # someone else's is the same 404 as none
     return _notifications_response()
 
 
 @bp.route("/-/notifications/read-all", methods=["POST"])
 @login_required
 def mark_all_read():
-    n = site().tables.notification
-    with site().writing() as conn:
-        conn.execute(sa.update(n).where(n.c.user_id == current_user.id, n.c.read_at.is_(None)).values(read_at=_now()))
+    service().personal.mark_all_read()
     return _notifications_response()
 
 
@@ -377,21 +342,9 @@ def favourite(entity, record_id):
     ent = site().metadata.entities.get(entity)
     if ent is None or ent.child_of:
         abort(404)
-    record = service().get(ent.name, record_id)  # NotFound (404) when the user cannot read it
-    fav = site().tables.favourite
-    key = sa.and_(fav.c.user_id == current_user.id, fav.c.entity == ent.name, fav.c.record_id == record_id)
     wanted = request.form.get("on")
-    try:
-        with site().writing() as conn:
-            starred = conn.execute(sa.select(fav.c.record_id).where(key)).first() is not None
-            want = (not starred) if wanted not in ("0", "1") else wanted == "1"
-            if want and not starred:
-                conn.execute(sa.insert(fav).values(user_id=current_user.id, entity=ent.name, record_id=record_id,
-                                                   created_at=_now()))
-            elif starred and not want:
-                conn.execute(sa.delete(fav).where(key))
-    except IntegrityError:  # a concurrent request starred it first: the outcome is the same
-        pass
+    # NotFound (404) when the user cannot read it
+    record = service().personal.set_favourite(ent.name, record_id, None if wanted not in ("0", "1") else wanted == "1")
     if not request.headers.get("HX-Request"):
         return redirect(url_for("records.detail", entity=ent.name, record_id=record_id))
     response = hx_response(render_template("records/_favourite.html", entity=ent, record=record))
@@ -404,10 +357,7 @@ def is_favourite(entity_name: str, record_id) -> bool:
     """Whether the signed-in user starred the record (the detail page's star)."""
     if not current_user.is_authenticated or record_id is None:
         return False
-    fav = site().tables.favourite
-    with site().reading() as conn:
-        return conn.execute(sa.select(fav.c.record_id).where(
-            fav.c.user_id == current_user.id, fav.c.entity == entity_name, fav.c.record_id == record_id)).first() is not None
+    return service().personal.is_favourite(entity_name, record_id)
 
 
 @bp.app_template_global()
