@@ -17,6 +17,9 @@ from kehu.site import Site
 FIXTURE_PACK = Path(__file__).parent / "fixture_pack"
 REPO = base_pack_path()
 PG_URL = os.environ.get("KEHU_TEST_DATABASE_URL")
+# Tests hash passwords cheaply through the site setting every deployment has (the default,
+# scrypt, costs ~0.1-0.3 s per sign-in on these machines; the suite signs in thousands of times).
+TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
 
 @contextlib.contextmanager
@@ -39,7 +42,7 @@ def fresh_database(folder):
 
 
 def make_site(db_url, tmp_path, packs=None, migrate=True) -> Site:
-    site = Site(db_url, packs or [FIXTURE_PACK], tmp_path)
+    site = Site(db_url, packs or [FIXTURE_PACK], tmp_path, password_method=TEST_PASSWORD_METHOD)
     if migrate:
         site.migrate()
     return site

@@ -32,6 +32,8 @@ def settings_from_env(instance_path: Path) -> dict:
         out["PACKS"] = [p for p in os.environ["KEHU_PACKS"].split(os.pathsep) if p]
     if os.environ.get("KEHU_SECRET_KEY"):
         out["SECRET_KEY"] = os.environ["KEHU_SECRET_KEY"]
+    if os.environ.get("KEHU_PASSWORD_HASH_METHOD"):
+        out["PASSWORD_HASH_METHOD"] = os.environ["KEHU_PASSWORD_HASH_METHOD"]
     return out
 
 

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from werkzeug.security import generate_password_hash
 
 from kehu.errors import Forbidden, NotFound, RecordInvalid
 from kehu.fields.base import tr
@@ -281,7 +280,7 @@ class OrgService:
             raise RecordInvalid({"password": [self._t("Use at least 8 characters.", "密码至少 8 位。")]})
         u = self.t.users
         with self.site.writing() as c:
-            c.execute(sa.update(u).where(u.c.id == user_id).values(password_hash=generate_password_hash(password)))
+            c.execute(sa.update(u).where(u.c.id == user_id).values(password_hash=self.site.hash_password(password)))
             self.site.audit(c, self.actor.id, "user.password", None, user_id, {})
 
     def audit_log(self, limit: int = 200) -> list[dict]:

@@ -21,8 +21,11 @@ SYSTEM_ACTOR = Actor(id=None, username="system", display_name="System", is_admin
 
 
 class Site:
-    def __init__(self, database_url: str, pack_dirs: list[Path], instance_path: Path, plugins=()):
+    def __init__(self, database_url: str, pack_dirs: list[Path], instance_path: Path, plugins=(),
+                 password_method: str | None = None):
         self.pm = make_plugin_manager(plugins)
+        # werkzeug's method string ("scrypt", "pbkdf2:sha256:600000", ...); None: werkzeug's default
+        self.password_method = password_method
         self.field_types = field_type_registry(self.pm)
         extra = [Path(p) for group in self.pm.hook.register_packs() for p in group]
         self.pack_dirs = list(pack_dirs) + extra
@@ -37,7 +40,8 @@ class Site:
         base = settings.get("BASE_PACK", base_pack_path())
         plugins_dir = settings.get("PLUGINS_DIR", Path(base) / "plugins" if base else None)
         packs = discover_packs(Path(base) if base else None, plugins_dir, settings.get("PACKS", []))
-        return cls(settings["DATABASE_URL"], packs, Path(settings["INSTANCE_PATH"]), settings.get("PLUGINS", ()))
+        return cls(settings["DATABASE_URL"], packs, Path(settings["INSTANCE_PATH"]), settings.get("PLUGINS", ()),
+                   password_method=settings.get("PASSWORD_HASH_METHOD"))
 
     # --------------------------------------------------------- connections
     @contextlib.contextmanager
@@ -70,13 +74,19 @@ class Site:
         return sync.apply(self.engine, self.metadata, self.tables, force=force)
 
     # ----------------------------------------------------------------- users
+    def hash_password(self, password: str) -> str:
+        """A salted hash of ``password`` with the site's method (setting ``PASSWORD_HASH_METHOD``)."""
+        if self.password_method:
+            return generate_password_hash(password, method=self.password_method)
+        return generate_password_hash(password)
+
     def create_user(self, username: str, password: str, display_name: str, *, is_admin=False, locale="zh",
                     email=None, department_id=None, roles=(), teams=(), conn=None) -> int:
         """Create a user (no permission check: the CLI, the demo and admin pages call this)."""
         users = self.tables.users
         with self.writing(conn) as c:
             user_id = c.execute(sa.insert(users).values(
-                username=username, display_name=display_name, password_hash=generate_password_hash(password),
+                username=username, display_name=display_name, password_hash=self.hash_password(password),
                 is_admin=is_admin, is_active=True, locale=locale, email=email, department_id=department_id,
                 created_at=dt.datetime.now().replace(microsecond=0),
             ).returning(users.c.id)).scalar_one()
@@ -106,7 +116,7 @@ class Site:
         with self.reading() as c:
             row = c.execute(sa.select(users).where(users.c.username == username)).mappings().first()
         if row is None:
-            check_password_hash(generate_password_hash("x"), password)  # same work either way
+            check_password_hash(self.hash_password("x"), password)  # same work either way
             return None
         if not row["is_active"] or not check_password_hash(row["password_hash"], password):
             return None
