@@ -531,13 +531,13 @@ class RecordService:
             line_id = raw.pop("id", None)
             raw.pop(link, None)
             raw.pop("row_version", None)
-            try:
-                values = self.new_record(child.name) if not line_id else {}
-                values.update(self._load(child, raw, partial=bool(line_id)))
-            except RecordInvalid as exc:
-                for name, msgs in exc.errors.items():
-                    errors.setdefault(f"{fld.name}.{i}.{name}", []).extend(msgs)
-                continue
+            # a line with bad input stays in place (with what could be read), so line numbers
+            # in messages match the form's and nothing typed is lost on redisplay
+            line_errors: dict[str, list[str]] = {}
+            values = self.new_record(child.name) if not line_id else {}
+            values.update(self._load(child, raw, partial=bool(line_id), errors=line_errors))
+            for name, msgs in line_errors.items():
+                errors.setdefault(f"{fld.name}.{i}.{name}", []).extend(msgs)
             if line_id not in (None, ""):
                 try:
                     values["id"] = int(line_id)
@@ -565,7 +565,9 @@ class RecordService:
                     continue
                 full = dict(old.get(line.get("id"), {}))
                 full.update(line)
-                line_errors = self._validate(centity, full, old.get(line.get("id")), conn, skip={child.get("link_field")})
+                unread = {k.split(".")[2] for k in unparsed if k.startswith(f"{child.name}.{i}.")}
+                line_errors = self._validate(centity, full, old.get(line.get("id")), conn,
+                                             skip={child.get("link_field")} | unread)
                 for name, msgs in line_errors.items():
                     errors.setdefault(f"{child.name}.{i}.{name}", []).extend(msgs)
                 self._formulas(centity, full)

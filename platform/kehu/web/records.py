@@ -187,7 +187,8 @@ def form_data(ent, layout) -> dict:
         match = _CHILD_KEY.match(key)
         if match and match.group(1) in ent.fields and ent.field(match.group(1)).type == "child_table":
             name, index, column = match.group(1), int(match.group(2)), match.group(3)
-            children.setdefault(name, {}).setdefault(index, {})[column] = form.get(key)
+            line = children.setdefault(name, {}).setdefault(index, {})
+            _line_value(form, site().metadata.entity(ent.field(name).target), line, key, column)
             continue
         if key.endswith("__present"):
             base = key[: -len("__present")]
@@ -215,6 +216,27 @@ def form_data(ent, layout) -> dict:
         if key.endswith("__remove") and key[: -len("__remove")] in ent.fields:
             data[key[: -len("__remove")]] = None
     return data
+
+
+def _line_value(form, centity, line: dict, key: str, column: str) -> None:
+    """One posted value of a grid line, read like the parent's own fields: a yes/no box or a
+    multi-select sends a ``<column>__present`` marker, so "nothing ticked" can be told apart."""
+    if column.endswith("__present"):
+        base = column[: -len("__present")]
+        fld = centity.fields.get(base)
+        if fld is not None and key[: -len("__present")] not in form:
+            if fld.type == "boolean":
+                line[base] = "false"
+            elif fld.type == "multi_picklist":
+                line[base] = []
+        return
+    fld = centity.fields.get(column)
+    if fld is not None and fld.type == "multi_picklist":
+        line[column] = form.getlist(key)
+    elif fld is not None and fld.type == "boolean":
+        line[column] = form.getlist(key)[-1]
+    else:
+        line[column] = form.get(key)
 
 
 def _form_context(ent, record: dict, errors=None, conflict=None, record_id=None):
@@ -306,6 +328,16 @@ def _redisplay(ent, data: dict, record_id=None) -> dict:
     for key in errors:
         if isinstance(fields.get(key), str):
             values[key] = fields[key]
+    for child in ent.child_tables():  # every typed line comes back, bad cells as typed
+        typed, lines = fields.get(child.name), values.get(child.name)
+        if not isinstance(typed, list) or not isinstance(lines, list) or len(typed) != len(lines):
+            continue
+        for key in errors:
+            parts = key.split(".")
+            if len(parts) == 3 and parts[0] == child.name and parts[1].isdigit() and int(parts[1]) < len(lines):
+                raw = typed[int(parts[1])].get(parts[2])
+                if isinstance(raw, str):
+                    lines[int(parts[1])][parts[2]] = raw
     values["row_version"] = _int(request.form.get("row_version"))
     return values
 
