@@ -110,3 +110,41 @@ def test_a_lines_own_rule_is_shown_on_that_line(client):
     rows = soup(response)["[data-grid=lines] tbody tr"]
     assert rows[0].select(".errors") == []
     assert rows[1].select_one("td:last-child .errors").get_text(strip=True) == "A billable line needs a price."
+
+
+# ------------------------------------------------ read-only and conditional fields
+def test_a_read_only_field_is_shown_not_offered_and_the_form_saves(real_client):
+    """The lead's "converted customer" is set by conversion, never typed: a new lead's form
+    must not post it (it used to, and every new lead was refused)."""
+    real_client.login()
+    form = HtmlForm.of(real_client.get("/app/lead/new").get_data(as_text=True), page_url="/app/lead/new")
+    assert not form.has("converted_customer")
+    form.type("company_name", "西安华信电子科技有限公司")
+    response = form.submit(real_client, form.button("save"))
+    assert response.status_code == 204, soup(response).text(".alert")
+    site = real_client.application.extensions["kehu"]
+    admin = site.records(site.actor(site.authenticate("admin", "secret-pw")), "zh")
+    customer = admin.create("customer", {"name": "华信集团"})
+    lead = admin.list("lead", __import__("kehu.records.query", fromlist=["ListQuery"]).ListQuery()).rows[0]
+    with site.writing() as conn:  # as the conversion action will: the system sets it
+        conn.execute(sa.update(site.tables["lead"]).where(site.tables["lead"].c.id == lead["id"])
+                     .values(converted_customer=customer["id"], status="converted"))
+    page = soup(real_client.get(f"/app/lead/{lead['id']}/edit"))
+    assert page.text("[data-field=converted_customer] output") == "华信集团"
+    assert page["[name=converted_customer]"] == []
+
+
+def test_conditional_fields_follow_the_record_on_forms_and_detail_pages(real_client):
+    real_client.login()
+    site = real_client.application.extensions["kehu"]
+    admin = site.records(site.actor(site.authenticate("admin", "secret-pw")), "zh")
+    # a new activity is a task: no location
+    assert soup(real_client.get("/app/activity/new"))["[data-field=location]"][0].has_attr("hidden")
+    call = admin.create("activity", {"subject": "回访", "type": "call", "due_at": "2026-03-16T10:00", "location": "会议室"})
+    visit = admin.create("activity", {"subject": "拜访", "type": "visit", "due_at": "2026-03-16T10:00", "location": "客户现场"})
+    assert soup(real_client.get(f"/app/activity/{call['id']}/edit"))["[data-field=location]"][0].has_attr("hidden")
+    assert not soup(real_client.get(f"/app/activity/{visit['id']}/edit"))["[data-field=location]"][0].has_attr("hidden")
+    # a detail page shows a field only where its condition holds
+    assert soup(real_client.get(f"/app/activity/{call['id']}"))["[data-field=location]"] == []
+    assert soup(real_client.get(f"/app/activity/{visit['id']}")).text("[data-field=location] dd") == "客户现场"
+

@@ -150,7 +150,7 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     approval = approval_context(svc, ent, record)
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
                            approval=approval, locked=svc.locked(record),
-                           hidden=svc.policy.hidden_fields(ent), hidden_of=svc.policy.hidden_fields,
+                           hidden=svc.policy.hidden_fields(ent), hidden_of=svc.policy.hidden_fields, visible=svc.visible,
                            ctx=ctx, related=related, history=history, title=svc.title_of(ent, record),
                            access=access), status
 

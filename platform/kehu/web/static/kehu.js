@@ -135,7 +135,9 @@
   document.addEventListener("htmx:oobAfterSwap", function (ev) {
     var el = ev.detail.target;
     if (!el || el.id !== "kehu-visibility") { return; }
-    var hidden = (el.getAttribute("data-hidden") || "").split(/\s+/);
+    // detail.target is the element that was swapped out: read the one now in the page
+    var box = document.getElementById("kehu-visibility") || el;
+    var hidden = (box.getAttribute("data-hidden") || "").split(/\s+/);
     document.querySelectorAll("#record-form .field[data-conditional]").forEach(function (f) {
       f.hidden = hidden.indexOf(f.getAttribute("data-field")) >= 0;
     });
