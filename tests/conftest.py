@@ -6,10 +6,17 @@ PostgreSQL every test gets a schema of its own, dropped afterwards.
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 
 from kehu import create_app
-from kehu_testing import FIXTURE_PACK, REPO, Client, fresh_database, make_site, real_packs, soup  # noqa: F401  (re-exported)
+from kehu_testing import (FIXTURE_PACK, REPO, TEST_PASSWORD_METHOD, Client, fresh_database, make_site,  # noqa: F401
+                          real_packs, soup)
+
+# every app a test builds hashes passwords cheaply, through the setting a deployment would use
+os.environ.setdefault("KEHU_PASSWORD_HASH_METHOD", TEST_PASSWORD_METHOD)
 
 
 @pytest.fixture
@@ -70,3 +77,55 @@ def real_client(real_app):
     return Client(real_app.test_client())
 
 
+
+
+# ------------------------------------------------------------------ demo data
+# The demo organisation, loaded once per session (per xdist worker run), a fresh copy per test:
+# see tests/kehu_demo.py and tests/README.md.
+def _shared_dir(tmp_path_factory):
+    """A folder every xdist worker of this run sees (the controller's base temp)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    import kehu_demo
+
+    shared = _shared_dir(tmp_path_factory)
+    template = kehu_demo.build_template(shared, os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex[:12])
+    yield template
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        kehu_demo.drop_template(template)
+
+
+def pytest_sessionfinish(session):
+    """Under xdist the controller drops the run's PostgreSQL demo template once workers are done."""
+    if session.config.pluginmanager.getplugin("dsession") is None:
+        return  # not an xdist controller: the demo_template fixture cleans up after itself
+    import kehu_demo
+
+    kehu_demo.drop_templates_in(session.config._tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture
+def demo(demo_template, tmp_path):
+    """A fresh copy of the demo data with an app over it: ``demo.app``, ``demo.site``,
+    ``demo.client(username)`` (signed in), ``demo.service(username)``, ``demo.template``."""
+    import kehu_demo
+
+    with kehu_demo.demo_copy(demo_template, tmp_path) as url:
+        app = create_app(kehu_demo.demo_settings(url, tmp_path))
+        try:
+            yield kehu_demo.Demo(demo_template, app)
+        finally:
+            app.extensions["kehu"].engine.dispose()
+
+
+@pytest.fixture
+def demo_live(demo):
+    """``demo`` served on a free local port: (base URL, demo) for Playwright."""
+    import kehu_demo
+
+    with kehu_demo.serve(demo.app) as base:
+        yield base, demo
