@@ -55,10 +55,16 @@ class HtmlForm:
         return (self.form.get("method") or "get").lower()
 
     def controls(self, name: str | None = None) -> list[Tag]:
-        """Submittable controls (not inside a <template>), optionally only those named ``name``."""
-        found = [el for el in self.form.find_all(["input", "select", "textarea", "button"])
-                 if not _in_template(el) and (name is None or el.get("name") == name)]
-        return found
+        """Submittable controls (not inside a <template>), optionally only those named ``name``:
+        the form's own, and those elsewhere in the page that name it (``form="<id>"``)."""
+        kinds = ["input", "select", "textarea", "button"]
+        own = [el for el in self.form.find_all(kinds) if el.get("form") in (None, self.form.get("id"))]
+        if self.form.get("id"):
+            root = self.form
+            while root.parent is not None:
+                root = root.parent
+            own += [el for el in root.find_all(kinds, attrs={"form": self.form["id"]}) if not self.form in el.parents]
+        return [el for el in own if not _in_template(el) and (name is None or el.get("name") == name)]
 
     def control(self, name: str) -> Tag:
         found = [el for el in self.controls(name) if not (el.name == "button")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 def pytest_terminal_summary(terminalreporter):
     """The property tests' figures: fields typed per form, links checked per role."""
     forms, links = [], []
-    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+    for report in [r for key in ("passed", "failed", "xfailed") for r in terminalreporter.stats.get(key, [])]:
         props = dict(getattr(report, "user_properties", ()))
         if report.when != "call":
             continue
