@@ -1,7 +1,15 @@
-"""Browser tests: Playwright drives Debian's Chromium against a live server in a thread."""
+"""Browser tests: Playwright drives Debian's Chromium against a live server in a thread.
+
+Without Chromium the browser tests are skipped on a developer's machine (with the reason
+printed), but they FAIL under CI (``CI=true``) or with ``KEHU_REQUIRE_BROWSER=1``: a CI run
+must never pass because its browser tests silently did not run. ``KEHU_CHROMIUM`` names
+another Chromium binary. A Chromium that is there
+but cannot be launched fails the tests everywhere (pytest-playwright's ``browser`` fixture).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 
@@ -10,9 +18,23 @@ from werkzeug.serving import make_server
 
 from kehu import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not shutil.which(CHROMIUM):
-    pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it as root)", allow_module_level=True)
+CHROMIUM = os.environ.get("KEHU_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def browser_required() -> bool:
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get("KEHU_REQUIRE_BROWSER") == "1"
+
+
+def require_chromium() -> None:
+    """Skip (a developer's machine) or fail (CI) when Debian's Chromium is missing."""
+    if shutil.which(CHROMIUM):
+        return
+    message = (f"Debian's chromium is not installed ({CHROMIUM} not found): run scripts/test.sh as root, "
+               "or apt-get install chromium fonts-wqy-microhei")
+    if browser_required():
+        pytest.fail(f"browser tests are required here (CI=true or KEHU_REQUIRE_BROWSER=1) but cannot run: {message}",
+                    pytrace=False)
+    pytest.skip(message)
 
 
 def pytest_collection_modifyitems(items):
@@ -23,6 +45,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
+    require_chromium()
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ["--disable-gpu", "--disable-quic"]}
 
 
