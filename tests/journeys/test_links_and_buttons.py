@@ -232,4 +232,6 @@ def test_every_link_and_button_a_role_is_offered_works(demo, role, record_proper
         # 403): menus and buttons that follow permissions are being built in parallel (issue 8,
         # "pages that follow permissions"). Remove this xfail once that work is merged: from
         # then on every 403 here fails the test.
-        pytest.xfail(f"{len(offered)} links/buttons offered without permission:\n  " + "\n  ".join(offered))
+        kinds = sorted({"link " + pattern(b.split(": link ")[1].split(" -> ")[0]) if ": link " in b
+                        else "button " + b.split(": button ")[1].split(" -> ")[0] for b in offered})
+        pytest.xfail(f"{role}: {len(offered)} links/buttons answer 403: {', '.join(kinds)}")
