@@ -31,7 +31,7 @@ from kehu.metadata.loader import load_metadata
 from kehu.plugins import field_type_registry, make_plugin_manager
 from kehu_testing import real_packs
 
-CHECK = 8      # distinct URLs of one pattern that are requested
+CHECK = 6      # distinct URLs of one pattern that are requested
 EXPAND = 3     # pages of one pattern whose own links are followed
 BUDGET = 900   # requests per role at most (a safety net; the patterns bound the walk first)
 SKIP_PATHS = ("/-/logout", "/-/lang", "/-/static/", "/-/login")
