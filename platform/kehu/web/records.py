@@ -117,8 +117,9 @@ def detail(entity, record_id):
 
 def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     """The detail page; ``access_errors`` are messages for its owner-and-sharing card."""
-    from kehu.web.approvals import approval_context, timeline
+    from kehu.web.approvals import approval_context
     from kehu.web.ownership import access_context  # that module's views import this one
+    from kehu.web.timeline import entries_of
 
     svc = service()
     record = svc.get(ent.name, record_id)
@@ -131,6 +132,8 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     related = []
     for rel in layout.related:
         rent = meta.entity(rel.entity)
+        if svc.policy.level(rent.name, "read") == "none" or rel.field in svc.policy.hidden_fields(rent):
+            continue  # a list the user could never fill is not shown
         query = ListQuery(filters=[Filter(rel.field, "eq", (record_id,), (str(record_id),))], per_page=rel.limit)
         rhidden = svc.policy.hidden_fields(rent)
         columns = [c for c in (rel.columns or meta.layout(rel.entity, "list").columns) if c in rent.fields and c not in rhidden]
@@ -138,12 +141,7 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
         related.append((rel, rent, [rent.field(c) for c in columns], page,
                         DisplayContext(site(), i18n.lang(), page.labels, rent.name),
                         url_for("records.list_view", entity=rel.entity) + "?" + urlencode(query.params())))
-    history = timeline(svc.history(ent.name, record_id), svc.approvals.events(ent.name, record_id))
-    with site().reading() as conn:  # labels of lookups named in the history, in one batch
-        looked_up = [{h["field"]: int(v)} for h in history if h["field"] in ent.fields
-                     and ent.field(h["field"]).type in ("lookup", "user")
-                     for v in (h["old_value"], h["new_value"]) if v and v.isdigit()]
-        labels.update(svc.labels_for(ent, looked_up, {h["field"] for h in history if h["field"]}, conn))
+    history, history_more = entries_of(svc, ent, record_id, labels)  # the 360° timeline, or the history
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
     actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
     access = access_context(svc, ent, record, access_errors)
@@ -151,7 +149,8 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
                            approval=approval, locked=svc.locked(record),
                            hidden=svc.policy.hidden_fields(ent), hidden_of=svc.policy.hidden_fields,
-                           ctx=ctx, related=related, history=history, title=svc.title_of(ent, record),
+                           ctx=ctx, related=related, history=history, history_more=history_more,
+                           title=svc.title_of(ent, record),
                            access=access), status
 
 
