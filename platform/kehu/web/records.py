@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 from htmx_flask import make_response as hx_response
 from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
@@ -245,13 +245,16 @@ def render_form(ent, record, status=200, **kwargs):
 
 
 def _after_save(ent, record):
+    """Where a saved form goes, with "Saved" shown on the page it lands on: the record's own
+    URL (its form again, or its page), or a new form."""
     action = request.form.get("_action", "save")
+    flash(_("Saved."), "ok")
     if action == "save_new":
         target = url_for("records.new", entity=ent.name)
     elif action == "save_close":
         target = url_for("records.detail", entity=ent.name, record_id=record["id"])
     else:
-        target = url_for("records.edit", entity=ent.name, record_id=record["id"], saved=1)
+        target = url_for("records.edit", entity=ent.name, record_id=record["id"])
     return go_to(target)
 
 
@@ -319,7 +322,10 @@ def _int(value):
 @bp.route("/<entity>/<int:record_id>/delete", methods=["POST"])
 def delete(entity, record_id):
     ent = entity_or_404(entity)
-    service().delete(ent.name, record_id)
+    svc = service()
+    title = svc.title_of(ent, svc.get(ent.name, record_id))  # read before: its name for the message
+    svc.delete(ent.name, record_id)
+    flash(_("Deleted “%(title)s” — you can restore it from the recycle bin.", title=title), "ok")
     return go_to(url_for("records.list_view", entity=ent.name))
 
 
@@ -327,6 +333,7 @@ def delete(entity, record_id):
 def restore(entity, record_id):
     ent = entity_or_404(entity)
     service().restore(ent.name, record_id)
+    flash(_("Restored."), "ok")
     return go_to(url_for("records.detail", entity=ent.name, record_id=record_id))
 
 
