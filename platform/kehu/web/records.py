@@ -60,6 +60,8 @@ def list_view(entity):
     ent = entity_or_404(entity)
     if ent.child_of:
         abort(404)
+    if request.args.get("deleted") == "1":  # the recycle bin is for who may restore from it
+        service().policy.require(ent, "delete")
     return render_list(ent)
 
 
@@ -272,6 +274,7 @@ def new(entity):
         abort(404)
     svc = service()
     if request.method == "GET":
+        svc.policy.require(ent, "create")  # the form is offered only to who may save it
         return render_form(ent, svc.new_record(ent.name))
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     try:
