@@ -31,7 +31,8 @@ ROLES = sorted(META.roles)
 class Demo:
     app: object
     site: object
-    progress: list
+    progress: list  # what load_demo reported: (entity name or None for users, count)
+    loaded: dict  # the counts right after loading (None: users)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,10 @@ def demo(tmp_path_factory):
         site.migrate()
         progress: list = []
         load_demo(site, scale=0.02, progress=lambda entity, n: progress.append((entity.name if entity else None, n)))
-        yield Demo(app, site, progress)
+        counter = site.records(site.actor(site.authenticate("admin", DEMO_PASSWORD)))
+        loaded = {name: counter.count(name) for name in site.metadata.entities}
+        loaded[None] = site.user_count()
+        yield Demo(app, site, progress, loaded)
         site.engine.dispose()
 
 
@@ -272,3 +276,10 @@ def test_a_sales_rep_sees_no_button_the_server_would_refuse(demo):
     listing = soup(client.get("/app/customer/"))
     assert [a.get_text(strip=True) for a in listing[".title-row .actions a"]] == ["+ New"]
     assert not listing["#list [data-action=export]"] and not listing["form#bulk-assign"]
+
+
+def test_the_demo_reports_each_entitys_count_as_it_loads(demo):
+    """``kehu demo`` prints these: the last count reported for each entity is what it holds."""
+    assert dict(demo.progress) == {name: n for name, n in demo.loaded.items() if n}
+    reported = [name for name, _ in demo.progress]
+    assert reported.index("customer") < reported.index("contact") < reported.index("quote")  # as they load
