@@ -191,7 +191,10 @@ def check_detail_page(demo: Demo, client: Client, user: dict, entity: str) -> No
     actions = page[".title-row .actions"][0]
     # Edit: shown exactly when the form opens
     edit = actions.select(f"a[href='/app/{entity}/{rid}/edit']")
-    assert client.get(f"/app/{entity}/{rid}/edit").status_code == (200 if edit else 403), (entity, rid)
+    form = client.get(f"/app/{entity}/{rid}/edit")
+    assert form.status_code == (200 if edit else 403), (entity, rid)
+    if edit:  # "Save & new" only for who may create (a service manager edits contacts, creates none)
+        assert bool(soup(form)["button[name=_action][value=save_new]"]) == grants_of(demo, user, entity, "create")
     # Delete: a shown button deletes (undone here); a missing one is refused, nothing changes
     delete = actions.select(f"form[action='/app/{entity}/{rid}/delete']")
     response = client.post_form(f"/app/{entity}/{rid}/delete")
