@@ -344,12 +344,14 @@ def test_audit_log_page(app, client):
     client.post_form("/-/admin/departments/new", {"name": "销售部"})
     client.post_form(f"/app/account/{record['id']}/assign", {"owner": str(li)})
     page = soup(client.get("/-/admin/audit"))
-    assert [th.get_text(strip=True) for th in page["#audit th"]] == ["Time", "Who", "Action", "Entity", "Record", "Detail"]
+    assert [th.get_text(strip=True) for th in page["#audit th"]] == ["Time", "Who", "Action", "What happened"]
     assign, create = rows(page, "#audit tbody tr")[:2]
-    assert assign[1:5] == ["管理员", "assign", "Account", f"#{record['id']}"]
-    assert f'"to": {li}' in assign[5]
-    assert create[1:4] == ["管理员", "department.create", "Department"]
+    # a sentence with names, not the stored JSON and ids
+    assert assign[1:3] == ["管理员", "Assigned"]
+    assert " ".join(page["#audit tbody tr td.detail"][0].get_text().split()) == "Assigned 1 Account (Alpha) to 李明"
+    assert create[1:3] == ["管理员", "Department created"] and create[3].startswith("Created department 销售部")
     assert page[f"#audit tbody tr a[href='/app/account/{record['id']}']"]
+    assert page[f"#audit tbody tr a[href='/-/admin/users/{li}']"]
 
 
 # ------------------------------------------------------- assign and share

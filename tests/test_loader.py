@@ -141,13 +141,13 @@ def test_unknown_yaml_tag_is_one_line_at_its_line(work):
 def test_missing_kind(work):
     write(work, "base/metadata/entities/thing.yaml", "name: thing\nlabel: {en: T, zh: T}\n")
     assert problems([work / "base"]) == [
-        "base/metadata/entities/thing.yaml:1: kind: missing 'kind'; one of: pack, entity, picklist, layout, role, workflow."]
+        "base/metadata/entities/thing.yaml:1: kind: missing 'kind'; one of: pack, entity, picklist, layout, role, workflow, module."]
 
 
 def test_unknown_kind_with_hint(work):
     write(work, "base/metadata/entities/thing.yaml", "name: thing\nkind: entitty\n")
     assert problems([work / "base"]) == [
-        "base/metadata/entities/thing.yaml:2: kind: unknown kind 'entitty'; one of: pack, entity, picklist, layout, role, workflow."
+        "base/metadata/entities/thing.yaml:2: kind: unknown kind 'entitty'; one of: pack, entity, picklist, layout, role, workflow, module."
         " Did you mean 'entity'?"]
 
 

@@ -52,9 +52,3 @@ def test_every_ui_string_has_a_chinese_translation():
     strings = ui_strings()
     assert len(strings) > 40  # the scan itself works
     assert sorted(s for s in strings if s not in CATALOG) == []
-
-
-def test_module_names_in_navigation_are_translated():
-    from kehu.metadata.model import MODULES
-
-    assert all(module in CATALOG for module in MODULES)

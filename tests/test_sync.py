@@ -287,8 +287,8 @@ def test_failed_migration_leaves_the_database_as_it_was(open_site, pack, monkeyp
     site = open_site()
     real_execute = sync._execute
 
-    def execute_then_fail(conn, todo, tables):
-        real_execute(conn, todo, tables)  # the columns are added...
+    def execute_then_fail(conn, todo, tables, *more):
+        real_execute(conn, todo, tables, *more)  # the columns are added...
         assert "region" in {c["name"] for c in sa.inspect(conn).get_columns("account")}
         raise RuntimeError("disk full")  # ...then something breaks
 
@@ -307,8 +307,8 @@ def test_failed_first_migration_creates_no_tables(open_site, monkeypatch):
     site = open_site()
     real_execute = sync._execute
 
-    def execute_then_fail(conn, todo, tables):
-        real_execute(conn, todo, tables)
+    def execute_then_fail(conn, todo, tables, *more):
+        real_execute(conn, todo, tables, *more)
         raise RuntimeError("boom")
 
     monkeypatch.setattr(sync, "_execute", execute_then_fail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,18 +33,26 @@ def main():
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--debug", is_flag=True, help="Reload on code changes (development only).")
-def serve(host, port, debug):
-    """Serve the web app (gunicorn is the production server: gunicorn 'kehu:create_app()')."""
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=5000, show_default=True, type=int, envvar="PORT", help="Port to listen on (or the PORT variable).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes.")
+@click.option("--debug", is_flag=True, help="Flask's development server, reloading on code changes (never in production).")
+def serve(host, port, workers, debug):
+    """Serve the web app: gunicorn (2 threads per worker), or Flask's reloader with --debug."""
     app = _app()
     site = app.extensions["kehu"]
     if not site.plan().empty:
         click.echo("The database is not up to date with the metadata; run `kehu migrate` first.", err=True)
         sys.exit(1)
-    click.echo(f"Kehu serving at http://{host}:{port}/")
-    app.run(host=host, port=port, debug=debug, use_reloader=debug)
+    if debug:
+        click.echo(f"Kehu (development server, reloading) at http://{host}:{port}/ — stop with Ctrl-C")
+        app.run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    site.engine.dispose()  # each worker opens its own connections
+    from kehu import server
+
+    click.echo(f"Kehu serving at http://{host}:{port}/ (gunicorn, {workers} worker(s)) — stop with Ctrl-C")
+    server.build(host, port, workers).run()
 
 
 @main.command()
@@ -87,16 +96,27 @@ def migrate(dry_run, force):
 
     site = _app().extensions["kehu"]
     plan = site.plan()
-    for line in plan.lines():
-        click.echo(("  " if not plan.empty else "") + line)
     if dry_run or plan.empty:
+        for line in plan.lines():
+            click.echo(("  " if not plan.empty else "") + line)
         return
+    click.echo(f"Applying {len(plan.steps)} step(s) in one transaction:")
     try:
-        site.migrate(force=force)
+        site.migrate(force=force, progress=_step_printer(len(plan.steps)))
     except SyncRefused as exc:
         click.echo(f"Nothing was changed. {exc}", err=True)
         sys.exit(1)
     click.echo(f"Applied {len(plan.steps)} step(s).")
+
+
+def _step_printer(total: int):
+    """Print each migration step as it is applied, numbered."""
+    done = [0]
+
+    def report(step) -> None:
+        done[0] += 1
+        click.echo(f"  [{done[0]}/{total}] {step}")
+    return report
 
 
 @main.command()
@@ -106,18 +126,30 @@ def demo(scale):
     from kehu.demo import DEMO_PASSWORD, load_demo
 
     site = _app().extensions["kehu"]
+    steps = len(site.plan().steps)
+    if steps:
+        click.echo(f"Creating the database ({steps} step(s))…")
     site.migrate()
     if site.user_count():
         click.echo("Demo data is already loaded.")
         logins = []
     else:
-        click.echo("Loading demo data…")
-        logins = load_demo(site, scale=scale)
+        click.echo("Loading demo data (a minute or two)…")
+        logins = load_demo(site, scale=scale, progress=_count_printer())
     for username, _password, who in logins:
         click.echo(f"  {username:<10} {who}")
-    click.echo(f"Sign in at http://127.0.0.1:5000/ as  admin / {DEMO_PASSWORD}")
+    port = os.environ.get("PORT") or "5000"
+    click.echo(f"Sign in at http://127.0.0.1:{port}/ as  admin / {DEMO_PASSWORD}")
     click.echo(f"(every demo user above has the password {DEMO_PASSWORD}; e.g. zhaolei is a sales rep, "
                "liqiang his manager, zhangwei the general manager)")
+
+
+def _count_printer():
+    """Print how many records of an entity the demo has loaded so far."""
+    def report(entity, count: int) -> None:
+        name = "Users (用户)" if entity is None else f"{entity.plural_label.en} ({entity.plural_label.zh})"
+        click.echo(f"  {name:<36} {count:>7,}")
+    return report
 
 
 @main.command("create-user")

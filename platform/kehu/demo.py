@@ -13,6 +13,7 @@ tree are reference data and stop at the size of the built-in catalogue.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
@@ -879,15 +880,20 @@ KNOWLEDGE_PRODUCT = (
      "<li>0x803F7001：未找到有效许可证，确认版本与密钥一致。</li></ul>"),
 )
 
-def load_demo(site, *, scale: float = 1.0, seed: int = 2026) -> list[tuple[str, str, str]]:
-    """Fill an empty site with demo data; return the logins created as (username, password, description)."""
-    return _DemoLoader(site, scale, seed).run()
+def load_demo(site, *, scale: float = 1.0, seed: int = 2026, progress=None) -> list[tuple[str, str, str]]:
+    """Fill an empty site with demo data; return the logins created as (username, password, description).
+
+    ``progress(entity, count)`` is called after each part is loaded, for every entity whose
+    number of records changed (``entity`` None: the users)."""
+    return _DemoLoader(site, scale, seed, progress).run()
 
 
 class _DemoLoader:
-    def __init__(self, site, scale: float, seed: int):
+    def __init__(self, site, scale: float, seed: int, progress=None):
         if scale <= 0:
             raise ValueError("scale must be positive")
+        self.progress = progress
+        self._reported: dict[str, int] = {}
         self.site = site
         self.scale = scale
         self.rng = random.Random(seed)
@@ -1029,30 +1035,54 @@ class _DemoLoader:
         if self.site.records(SYSTEM_ACTOR).count("customer"):
             raise RuntimeError("This site already holds customers; load the demo data into an empty site.")
         logins = self.load_users()
-        with self.site.writing() as c:
+        self.report()
+        with self.stage() as c:
             self.load_catalog(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_campaigns(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_customers(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_contacts(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_leads(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_opportunities(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_quotes(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_orders(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_activities(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_service(c)
-        with self.site.writing() as c:
+        with self.stage() as c:
             self.load_knowledge(c)
         self.load_approvals()
+        self.report()
         return logins
+
+    @contextlib.contextmanager
+    def stage(self):
+        """One part of the demo in its own write transaction; then report what it added."""
+        with self.site.writing() as c:
+            yield c
+        self.report()
+
+    def report(self) -> None:
+        """Tell ``progress`` how many records each entity holds now, where that changed."""
+        if self.progress is None:
+            return
+        svc = self.site.records(SYSTEM_ACTOR)
+        users = self.site.user_count()
+        if users != self._reported.get("", 0):
+            self._reported[""] = users
+            self.progress(None, users)
+        for name, entity in self.meta.entities.items():
+            count = svc.count(name)
+            if count != self._reported.get(name, 0):
+                self._reported[name] = count
+                self.progress(entity, count)
 
     # ------------------------------------------------------------ approvals
     def load_approvals(self) -> None:

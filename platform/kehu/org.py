@@ -283,10 +283,16 @@ class OrgService:
             c.execute(sa.update(u).where(u.c.id == user_id).values(password_hash=self.site.hash_password(password)))
             self.site.audit(c, self.actor.id, "user.password", None, user_id, {})
 
-    def audit_log(self, limit: int = 200) -> list[dict]:
+    def audit_log(self, limit: int = 200, offset: int = 0) -> list[dict]:
+        """Audit entries, newest first: ``limit`` of them after skipping ``offset``."""
         self._require_admin()
         a, u = self.t.audit, self.t.users
         with self.site.reading() as c:
             stmt = (sa.select(a, u.c.display_name.label("actor_name")).select_from(a.outerjoin(u, u.c.id == a.c.actor_id))
-                    .order_by(a.c.id.desc()).limit(limit))
+                    .order_by(a.c.id.desc()).limit(limit).offset(offset))
             return [dict(r) for r in c.execute(stmt).mappings()]
+
+    def audit_count(self) -> int:
+        self._require_admin()
+        with self.site.reading() as c:
+            return c.execute(sa.select(sa.func.count()).select_from(self.t.audit)).scalar_one()

@@ -70,8 +70,9 @@ class Site:
     def plan(self) -> sync.Plan:
         return sync.plan(self.engine, self.metadata, self.tables)
 
-    def migrate(self, force: bool = False) -> sync.Plan:
-        return sync.apply(self.engine, self.metadata, self.tables, force=force)
+    def migrate(self, force: bool = False, progress=None) -> sync.Plan:
+        """Apply the plan; ``progress(step)`` hears of each step as it is applied."""
+        return sync.apply(self.engine, self.metadata, self.tables, force=force, progress=progress)
 
     # ----------------------------------------------------------------- users
     def hash_password(self, password: str) -> str:

@@ -170,8 +170,9 @@ class _connection:
             self.conn.close()
 
 
-def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = False) -> Plan:
-    """Plan and apply in one transaction; raise SyncRefused for lossy steps unless forced."""
+def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = False, progress=None) -> Plan:
+    """Plan and apply in one transaction; raise SyncRefused for lossy steps unless forced.
+    ``progress(step)`` is called as each step is applied."""
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
         if sqlite:
@@ -183,7 +184,7 @@ def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = F
                 todo = plan(conn, metadata, tables)
                 if todo.refused and not force:
                     raise SyncRefused(todo.refused)
-                _execute(conn, todo, tables)
+                _execute(conn, todo, tables, progress)
                 if sqlite:
                     problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if problems:
@@ -216,13 +217,17 @@ def _foreign_keys(conn, on: bool) -> None:
         raise RuntimeError("could not switch SQLite foreign keys " + ("on" if on else "off"))
 
 
-def _execute(conn, todo: Plan, tables: Tables) -> None:
+def _execute(conn, todo: Plan, tables: Tables, progress=None) -> None:
+    report = progress or (lambda step: None)
     wanted = dict(tables.system)
     wanted.update(tables.entities)
     new_tables = [wanted[s.table] for s in todo.steps if s.kind == "create_table"]
     if new_tables:
         # create_all orders tables by their foreign keys (and handles cycles)
         tables.metadata.create_all(conn, tables=new_tables, checkfirst=False)
+        for step in todo.steps:  # their indexes came with them
+            if step.kind in ("create_table", "create_index") and wanted[step.table] in new_tables:
+                report(step)
     ops = Operations(MigrationContext.configure(conn))
     now = dt.datetime.now().replace(microsecond=0)
     by_table: dict[str, list[Step]] = {}
@@ -233,6 +238,7 @@ def _execute(conn, todo: Plan, tables: Tables) -> None:
         table = wanted[table_name]
         with ops.batch_alter_table(table_name) as batch:
             for step in steps:
+                report(step)
                 column = table.c[step.name]
                 if step.kind == "add_column":
                     # named: SQLite adds a foreign key by rebuilding the table, which needs a name
@@ -249,8 +255,10 @@ def _execute(conn, todo: Plan, tables: Tables) -> None:
                     batch.alter_column(step.name, type_=column.type, **kwargs)
     for step in todo.steps:
         if step.kind == "create_index" and wanted[step.table] not in new_tables:
+            report(step)
             index = next(i for i in wanted[step.table].indexes if i.name == step.name)
             index.create(conn)
         elif step.kind == "retire_column":
+            report(step)
             conn.execute(sa.insert(tables.system["kehu_retired_column"]).values(
                 table_name=step.table, column_name=step.name, retired_at=now))

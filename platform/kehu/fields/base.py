@@ -69,6 +69,19 @@ class FieldType:
     def to_json(self, value: Any) -> Any:
         return value
 
+    def from_text(self, text: str, field: Field) -> Any:
+        """A value as the field history stores it (text) back as a value of this type."""
+        return text
+
+    def history_display(self, text: str, field: Field, ctx) -> str | Markup:
+        """A value from the field history as people read it; the stored text when it cannot
+        be read back (a value written by an older version)."""
+        try:
+            value = self.from_text(text, field)
+        except (ValueError, TypeError, ArithmeticError):
+            return text
+        return text if value is None else self.display(value, field, ctx)
+
     def filter_clause(self, column: sa.ColumnElement, op: str, values: list[Any]):
         """An SQL condition for ``op`` with already-parsed ``values`` (bound parameters)."""
         if op == "empty":

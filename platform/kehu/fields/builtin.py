@@ -76,6 +76,10 @@ class RichText(Textarea):
     def display(self, value, field, ctx):
         return Markup(nh3.clean(value or ""))
 
+    def history_display(self, text, field, ctx):
+        plain_text = " ".join(nh3.clean(text or "", tags=set()).split())
+        return plain_text if len(plain_text) <= 200 else plain_text[:199] + "…"
+
 
 class Email(Text):
     name = "email"
@@ -138,6 +142,9 @@ class Integer(FieldType):
     def display(self, value, field, ctx):
         return "" if value is None else f"{value:,}"
 
+    def from_text(self, text, field):
+        return int(text)
+
 
 class DecimalType(FieldType):
     name = "decimal"
@@ -163,6 +170,10 @@ class DecimalType(FieldType):
 
     def to_json(self, value):
         return None if value is None else str(value)
+
+    def from_text(self, text, field):
+        value = Decimal(text)
+        return value if value.is_finite() else None
 
 
 class _DecimalInput(mf.Decimal):
@@ -213,6 +224,9 @@ class Boolean(FieldType):
             return ""
         return tr(ctx.locale, "Yes", "是") if value else tr(ctx.locale, "No", "否")
 
+    def from_text(self, text, field):
+        return {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
+
 
 class Date(FieldType):
     name = "date"
@@ -236,6 +250,9 @@ class Date(FieldType):
     def to_json(self, value):
         return None if value is None else value.isoformat()
 
+    def from_text(self, text, field):
+        return dt.date.fromisoformat(text[:10])
+
 
 class DateTime(Date):
     name = "datetime"
@@ -253,6 +270,9 @@ class DateTime(Date):
 
     def display(self, value, field, ctx):
         return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+    def from_text(self, text, field):
+        return dt.datetime.fromisoformat(text)
 
     def filter_clause(self, column, op, values):
         # a date typed into a datetime filter covers the whole day
@@ -357,6 +377,9 @@ class Lookup(FieldType):
         return mf.Integer(allow_none=True, strict=False, validate=validate.Range(min=1),
                           error_messages={"invalid": tr(lang, "Choose a record from the list.", "请从列表中选择记录。")})
 
+    def from_text(self, text, field):
+        return int(text)
+
     def display(self, value, field, ctx):
         if value is None:
             return ""
@@ -383,6 +406,23 @@ class ChildTable(FieldType):
     filter_ops = ()
     stored = False
     sortable = False
+
+    # the history keeps a save's line changes as counts: "+added ~changed -removed"
+    SUMMARY = re.compile(r"^\+(\d+) ~(\d+) -(\d+)$")
+
+    @staticmethod
+    def summary(added: int, changed: int, removed: int) -> str:
+        return f"+{added} ~{changed} -{removed}"
+
+    def history_display(self, text, field, ctx):
+        match = self.SUMMARY.match(text or "")
+        if not match:
+            return text
+        parts = []
+        for n, en, zh in zip(map(int, match.groups()), ("added", "changed", "removed"), ("新增", "修改", "删除")):
+            if n:
+                parts.append(tr(ctx.locale, f"{n} {en}", f"{zh} {n} 行"))
+        return ("，" if ctx.locale.startswith("zh") else ", ").join(parts)
 
 
 class Autonumber(FieldType):
@@ -440,6 +480,9 @@ class Formula(FieldType):
     def display(self, value, field, ctx):
         return self.result(field).display(value, field, ctx)
 
+    def from_text(self, text, field):
+        return self.result(field).from_text(text, field)
+
     def to_json(self, value):
         return str(value) if isinstance(value, Decimal) else (value.isoformat() if isinstance(value, dt.date) else value)
 
@@ -471,6 +514,14 @@ class Attachment(FieldType):
     def to_json(self, value):
         info = self.decode(value)
         return {k: info[k] for k in ("name", "size", "type")} if info else None
+
+    def history_display(self, text, field, ctx):
+        # the file's name only: an earlier file is no longer stored under this record
+        try:
+            info = self.decode(text)
+        except ValueError:
+            return text
+        return str(info.get("name") or "") if isinstance(info, dict) else text
 
 
 BUILTIN_TYPES: tuple[type[FieldType], ...] = (

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from kehu.metadata.documents import Document
 from kehu.metadata.merge import Merged
 from kehu.metadata.model import (
-    Entity, Field, Label, Layout, Metadata, Option, Pack, Picklist, Related, Role, Rule, Section, Workflow, freeze,
+    Entity, Field, Label, Layout, Metadata, Module, Option, Pack, Picklist, Related, Role, Rule, Section, TimelineSource, Workflow, freeze,
 )
 
 _SYSTEM = {
@@ -38,7 +38,7 @@ def _entity(name: str, raw: dict) -> Entity:
         name=name,
         label=label,
         plural_label=Label.of(raw.get("plural_label")) if raw.get("plural_label") else label,
-        module=raw.get("module", "sales"),
+        module=raw.get("module"),
         nav_order=raw.get("nav_order", 100),
         child_of=raw.get("child_of"),
         title_field=title,
@@ -65,7 +65,21 @@ def _picklist(raw: dict) -> Picklist:
     )
 
 
-def _layout(raw: dict) -> Layout:
+def timeline_source(item, layout_entity: str, entities: dict) -> dict:
+    """A timeline source with its defaults filled in: the related entity's only lookup to the
+    laid-out entity, ``created_at``, and a ``status`` or ``stage`` picklist when it has one."""
+    item = {"entity": item} if isinstance(item, str) else dict(item)
+    fields = entities.get(item["entity"], {}).get("fields", {})
+    if "field" not in item:
+        links = [n for n, f in fields.items() if f.get("type") == "lookup" and f.get("entity") == layout_entity]
+        item["field"] = links[0] if len(links) == 1 else None
+    item.setdefault("date", "created_at")
+    if "status" not in item:
+        item["status"] = next((n for n in ("status", "stage") if fields.get(n, {}).get("type") == "picklist"), None)
+    return item
+
+
+def _layout(raw: dict, entities: dict) -> Layout:
     return Layout(
         entity=raw["entity"],
         type=raw["type"],
@@ -83,6 +97,10 @@ def _layout(raw: dict) -> Layout:
             Related(r["entity"], r["field"], Label.of(r["label"]) if r.get("label") else None, tuple(r.get("columns", [])), r.get("limit", 10))
             for r in raw.get("related", [])
         ),
+        timeline=tuple(
+            TimelineSource(t["entity"], t["field"], t["date"], t["status"])
+            for t in (timeline_source(item, raw["entity"], entities) for item in raw.get("timeline", []))
+        ),
         columns=tuple(raw.get("columns", [])),
         filters=tuple(raw.get("filters", [])),
         page_size=raw.get("page_size", 50),
@@ -98,10 +116,14 @@ def build(merged: Merged, packs: list[list[Document]], version: str) -> Metadata
         ),
         entities=MappingProxyType({n: _entity(n, raw) for n, raw in merged.entities.items()}),
         picklists=MappingProxyType({n: _picklist(raw) for n, raw in merged.picklists.items()}),
-        layouts=MappingProxyType({k: _layout(raw) for k, raw in merged.layouts.items()}),
+        layouts=MappingProxyType({k: _layout(raw, merged.entities) for k, raw in merged.layouts.items()}),
         roles=MappingProxyType({
             n: Role(n, Label.of(raw.get("label"), n), freeze(raw.get("permissions", {})), freeze(raw.get("fields", {})))
             for n, raw in merged.roles.items()
         }),
         workflows=MappingProxyType({n: Workflow.from_raw(raw) for n, raw in merged.workflows.items()}),
+        modules=MappingProxyType({
+            n: Module(n, Label.of(raw.get("label"), n), raw.get("order", 100), raw.get("icon"))
+            for n, raw in merged.modules.items()
+        }),
     )

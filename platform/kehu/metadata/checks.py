@@ -10,9 +10,11 @@ Rules:
 - ``title_field``, ``search_fields``, ``default_sort``, index and rule fields exist;
 - every expression parses and reads only fields of its entity;
 - a later pack's entity extension extends an entity that exists (a new entity needs a label);
+- an entity's ``module`` names a module some pack defines; a new module needs a label;
 - cascading options name a parent key that exists; option keys are unique;
 - layouts name an existing entity and existing fields, at most once; related lists use a
-  lookup of the related entity that points here;
+  lookup of the related entity that points here; timeline sources too (the only one, or the
+  one named), with a date or datetime field and a picklist status;
 - roles name existing entities and fields;
 - workflows run on an existing top-level entity, their conditions parse and read only its
   fields, approver rules name existing roles and user or department fields, and the values
@@ -44,9 +46,14 @@ def check(packs: list[list[Document]], merged: Merged, field_types: Mapping, pro
     for docs in packs:
         for doc in docs:
             checker = {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role,
-                       "workflow": _workflow}.get(doc.kind)
+                       "workflow": _workflow, "module": _module}.get(doc.kind)
             if checker:
                 checker(doc, merged, field_types, problems)
+
+
+def _module(doc: Document, merged: Merged, field_types, problems: list[Problem]) -> None:
+    if merged.module_docs.get(doc.data["name"]) is doc and "label" not in doc.data:
+        problems.append(doc.problem(("name",), f"module '{doc.data['name']}' is not defined by an earlier pack, so it needs a 'label' with en and zh"))
 
 
 def _fields_of(merged: Merged, entity: str) -> set[str]:
@@ -89,6 +96,10 @@ def _entity(doc: Document, merged: Merged, field_types: Mapping, problems: list[
             if prop not in all_fields.get(fname, fdef):
                 add(doc.problem(path, f"{article} {ftype_name} field needs '{prop}'"))
         _field_refs(doc, path, name, fname, all_fields.get(fname, fdef), merged, known, problems)
+    if "module" in data and data["module"] not in merged.modules:
+        add(doc.problem(("module",), f"unknown module '{data['module']}'; define it in metadata/modules/ "
+                                     f"(kind: module) or use one of: {', '.join(sorted(merged.modules)) or 'none defined'}."
+                                     f"{did_you_mean(data['module'], merged.modules)}"))
     if "child_of" in data and data["child_of"] not in merged.entities:
         add(doc.problem(("child_of",), f"unknown entity '{data['child_of']}'.{did_you_mean(data['child_of'], merged.entities)}"))
     for key in ("title_field",):
@@ -201,6 +212,10 @@ def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem])
             add(doc.problem((prop,), f"'{prop}' belongs to list layouts"))
     if "related" in data and kind != "detail":
         add(doc.problem(("related",), "related lists belong to detail layouts"))
+    if "timeline" in data and kind != "detail":
+        add(doc.problem(("timeline",), "a timeline belongs to detail layouts"))
+    for i, item in enumerate(data.get("timeline", [])):
+        _timeline_source(doc, ("timeline", i), item, entity, merged, problems)
     placed: dict[str, tuple] = {}
     for i, section in enumerate(data.get("sections", [])):
         for j, fname in enumerate(section.get("fields", [])):
@@ -232,6 +247,48 @@ def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem])
         for j, col in enumerate(rel.get("columns", [])):
             if col not in tknown:
                 add(doc.problem(("related", i, "columns", j), f"unknown field '{col}' of entity '{target}'.{did_you_mean(col, tknown)}"))
+
+
+DATE_TYPES = ("date", "datetime")
+
+
+def _timeline_source(doc: Document, path, item, entity: str, merged: Merged, problems: list[Problem]) -> None:
+    """A timeline source names an entity with a lookup to ``entity`` (the only one, unless
+    ``field`` names it), a date field and a picklist status field."""
+    add = problems.append
+    name = item if isinstance(item, str) else item["entity"]
+    here = path if isinstance(item, str) else path + ("entity",)
+    if name not in merged.entities:
+        add(doc.problem(here, f"unknown entity '{name}'.{did_you_mean(name, merged.entities)}"))
+        return
+    fields = merged.entities[name].get("fields", {})
+    links = [n for n, f in fields.items() if f.get("type") == "lookup" and f.get("entity") == entity]
+    if isinstance(item, str) or "field" not in item:
+        if not links:
+            add(doc.problem(here, f"'{name}' has no lookup to '{entity}', so none of its records belong on this timeline"))
+        elif len(links) > 1:
+            add(doc.problem(here, f"'{name}' has several lookups to '{entity}' ({', '.join(links)}); "
+                                  f"name one: {{entity: {name}, field: {links[0]}}}"))
+        if isinstance(item, str):
+            return
+    else:
+        link = fields.get(item["field"])
+        if link is None or link.get("type") != "lookup" or link.get("entity") != entity:
+            hint = did_you_mean(item["field"], links) or (f" Use {', '.join(repr(n) for n in links)}." if links else "")
+            add(doc.problem(path + ("field",), f"'{name}.{item['field']}' is not a lookup to '{entity}'.{hint}"))
+    if "date" in item and item["date"] not in ("created_at", "updated_at"):
+        ftype = fields.get(item["date"], {}).get("type")
+        if ftype is None:
+            dates = [n for n, f in fields.items() if f.get("type") in DATE_TYPES] + ["created_at", "updated_at"]
+            add(doc.problem(path + ("date",), f"unknown field '{item['date']}' of entity '{name}'.{did_you_mean(item['date'], dates)}"))
+        elif ftype not in DATE_TYPES:
+            add(doc.problem(path + ("date",), f"'{item['date']}' is a {ftype} field; a timeline places records by a date or datetime field"))
+    if "status" in item:
+        ftype = fields.get(item["status"], {}).get("type")
+        if ftype != "picklist":
+            picks = [n for n, f in fields.items() if f.get("type") == "picklist"]
+            what = f"is a {ftype} field" if ftype else f"is not a field of '{name}'"
+            add(doc.problem(path + ("status",), f"'{item['status']}' {what}; the status shown comes from a picklist field.{did_you_mean(item['status'], picks)}"))
 
 
 def _role(doc: Document, merged: Merged, field_types, problems: list[Problem]) -> None:

@@ -34,6 +34,8 @@ class Merged:
     workflows: dict[str, dict] = field(default_factory=dict)
     workflow_docs: dict[str, Document] = field(default_factory=dict)
     step_docs: dict[tuple[str, str], Document] = field(default_factory=dict)
+    modules: dict[str, dict] = field(default_factory=dict)
+    module_docs: dict[str, Document] = field(default_factory=dict)
     manifests: list[Document] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -44,6 +46,7 @@ class Merged:
             "layouts": {f"{k[0]}.{k[1]}": v for k, v in self.layouts.items()},
             "roles": self.roles,
             "workflows": self.workflows,
+            "modules": self.modules,
         }
 
 
@@ -61,7 +64,8 @@ def merge(packs: list[list[Document]], problems: list[Problem]) -> Merged:
                 problems.append(doc.problem(("name",), f"{kind} '{key[1]}' is defined twice in this pack (also in {seen_here[key].file})"))
                 continue
             seen_here[key] = doc
-            {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role, "workflow": _workflow}[kind](out, doc, problems)
+            {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role, "workflow": _workflow,
+             "module": _module}[kind](out, doc, problems)
     return out
 
 
@@ -173,6 +177,11 @@ def _layout(out: Merged, doc: Document, problems: list[Problem]) -> None:
     for item in data.get("related", []):
         if not any(r["entity"] == item["entity"] and r["field"] == item["field"] for r in related):
             related.append(copy.deepcopy(item))
+    timeline = target.setdefault("timeline", []) if "timeline" in data else None
+    for item in data.get("timeline", []):
+        name = item if isinstance(item, str) else item["entity"]
+        if not any((t if isinstance(t, str) else t["entity"]) == name for t in timeline):
+            timeline.append(copy.deepcopy(item))
     for prop in ("columns", "filters"):
         if prop in data:
             target.setdefault(prop, []).extend(c for c in data[prop] if c not in target[prop])
@@ -193,6 +202,17 @@ def _role(out: Merged, doc: Document, problems: list[Problem]) -> None:
     for section in ("permissions", "fields"):
         for entity, values in data.get(section, {}).items():
             target.setdefault(section, {}).setdefault(entity, {}).update(copy.deepcopy(values))
+
+
+def _module(out: Merged, doc: Document, problems: list[Problem]) -> None:
+    """A later pack may relabel, reorder or re-icon a module by naming it, and add modules."""
+    data = doc.data
+    name = data["name"]
+    if name not in out.modules:
+        out.modules[name] = copy.deepcopy({k: v for k, v in data.items() if k != "kind"})
+        out.module_docs[name] = doc
+        return
+    out.modules[name].update(copy.deepcopy({k: v for k, v in data.items() if k in ("label", "order", "icon")}))
 
 
 WORKFLOW_OVERRIDABLE = {"label", "description", "entry", "priority", "enabled", "on_submit", "on_approve", "on_reject", "on_recall"}

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 SYSTEM_FIELDS = ("id", "owner", "created_at", "created_by", "updated_at", "updated_by")
 SYSTEM_COLUMNS = SYSTEM_FIELDS + ("row_version", "workflow_state", "deleted_at", "deleted_by")
 ACTIONS = ("create", "read", "write", "delete", "export", "import", "assign", "share")
-MODULES = ("sales", "service", "marketing", "knowledge", "analysis", "system")
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class Entity:
     name: str
     label: Label
     plural_label: Label
-    module: str
+    module: str | None
     nav_order: int
     child_of: str | None
     title_field: str
@@ -165,11 +164,23 @@ class Related:
 
 
 @dataclass(frozen=True, eq=False)
+class TimelineSource:
+    """Records of ``entity`` whose lookup ``field`` points at the record, placed on its
+    timeline by ``date`` and shown with their ``status`` (None: no status)."""
+
+    entity: str
+    field: str
+    date: str
+    status: str | None
+
+
+@dataclass(frozen=True, eq=False)
 class Layout:
     entity: str
     type: str
     sections: tuple[Section, ...] = ()
     related: tuple[Related, ...] = ()
+    timeline: tuple[TimelineSource, ...] = ()
     columns: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
     page_size: int = 50
@@ -284,6 +295,20 @@ def thaw(value: Any) -> Any:
 
 
 @dataclass(frozen=True, eq=False)
+class Module:
+    """A group of the navigation menu; entities name the module they appear under."""
+
+    name: str
+    label: Label
+    order: int = 100
+    icon: str | None = None
+
+
+# where entities that name no module are listed
+OTHER_MODULE = Module("other", Label("Other", "其他"), 10_000)
+
+
+@dataclass(frozen=True, eq=False)
 class Pack:
     name: str
     label: Label
@@ -301,6 +326,7 @@ class Metadata:
     layouts: Mapping[tuple[str, str], Layout]
     roles: Mapping[str, Role]
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
+    modules: Mapping[str, Module] = field(default_factory=lambda: MappingProxyType({}))
 
     def entity(self, name: str) -> Entity:
         return self.entities[name]
@@ -317,17 +343,19 @@ class Metadata:
         section = Section("main", None, None, 2, tuple(f.name for f in ent.user_fields()))
         return Layout(entity, kind, sections=(section,))
 
-    def nav(self) -> list[tuple[str, list[Entity]]]:
-        """Entities grouped by module for the navigation menu (line entities left out)."""
-        groups = []
-        for module in MODULES:
-            items = sorted(
-                (e for e in self.entities.values() if e.module == module and not e.child_of),
-                key=lambda e: (e.nav_order, e.name),
-            )
-            if items:
-                groups.append((module, items))
-        return groups
+    def nav(self, shown: Callable[[Entity], bool] | None = None) -> list[tuple[Module, list[Entity]]]:
+        """Entities grouped by module for the navigation menu, modules in their order (line
+        entities left out). With ``shown``, only the entities it accepts (those a user can
+        read); a module left with none is left out."""
+        grouped: dict[str, list[Entity]] = {}
+        for entity in self.entities.values():
+            if entity.child_of or (shown is not None and not shown(entity)):
+                continue
+            module = entity.module if entity.module in self.modules else OTHER_MODULE.name
+            grouped.setdefault(module, []).append(entity)
+        modules = [self.modules.get(name, OTHER_MODULE) for name in grouped]
+        return [(m, sorted(grouped[m.name], key=lambda e: (e.nav_order, e.name)))
+                for m in sorted(modules, key=lambda m: (m.order, m.name))]
 
     def workflows_of(self, entity: str) -> list[Workflow]:
         """The enabled workflows of an entity, in the order they are tried on submit."""

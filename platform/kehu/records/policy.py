@@ -297,3 +297,20 @@ ACTION_LABELS_ZH = {
     "create": "新建", "read": "查看", "write": "修改", "delete": "删除", "export": "导出",
     "import": "导入", "assign": "分配", "share": "共享",
 }
+
+
+def allowed_actions(policy: Policy, entity, actions, ids, conn=None) -> dict[int, frozenset[str]]:
+    """For each of ``ids``: the ``actions`` the actor may take on that record, found in one
+    query (a CASE column per action over the same predicates the lists use), so a page's
+    buttons cost one query however many rows or actions it shows. Ids that do not exist are
+    absent; deleted records are included (restoring one is a delete-level action)."""
+    wanted = sorted({i for i in ids if isinstance(i, int) and not isinstance(i, bool)})
+    actions = tuple(dict.fromkeys(actions))
+    if not wanted or not actions or policy.actor is None:
+        return {}
+    table = policy.site.tables[entity.name]
+    columns = [sa.case((policy.predicate(entity, table, action), sa.true()), else_=sa.false()).label(f"a{i}")
+               for i, action in enumerate(actions)]
+    stmt = sa.select(table.c.id, *columns).where(table.c.id.in_(wanted))
+    with policy.site.reading(conn) as c:
+        return {row[0]: frozenset(a for a, ok in zip(actions, row[1:]) if ok) for row in c.execute(stmt)}

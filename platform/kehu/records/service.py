@@ -22,6 +22,7 @@ from kehu.errors import Conflict, Forbidden, Locked, NotFound, RecordInvalid
 from kehu.fields.base import tr
 from kehu.metadata.model import SYSTEM_FIELDS, Entity, Field
 from kehu.records import coding
+from kehu.records.labels import DELETED, NO_ACCESS, Unreadable
 from kehu.records.policy import Policy
 from kehu.records.query import ListQuery
 
@@ -245,7 +246,11 @@ class RecordService:
         return [column.desc() if desc else column.asc(), table.c.id.desc() if desc else table.c.id.asc()]
 
     def labels_for(self, entity: Entity, rows: list[dict], names: Iterable[str], conn) -> dict[tuple[str, int], str]:
-        """Display labels of every lookup and user value in ``rows``: one query per target."""
+        """Display labels of every lookup and user value in ``rows``: one query per target.
+
+        A target the actor cannot read, or one that was deleted, gets an :class:`Unreadable`
+        label ("(no access)", "(deleted)") instead of its title: one more query per target,
+        only when some are missing, that reads whether they exist, never their titles."""
         wanted: dict[str, set[int]] = {}
         for name in names:
             fld = entity.fields.get(name)
@@ -268,6 +273,13 @@ class RecordService:
                     ttable.c.id.in_(ids), self._visible(tentity, ttable)))
             for rid, label in result:
                 labels[(target, rid)] = str(label) if label not in (None, "") else f"#{rid}"
+            missing = sorted(i for i in ids if (target, i) not in labels)
+            if missing and target != "kehu_user":
+                ttable = self.tables[target]
+                live = {rid for (rid,) in conn.execute(sa.select(ttable.c.id).where(
+                    ttable.c.id.in_(missing), ttable.c.deleted_at.is_(None)))}
+                for rid in missing:
+                    labels[(target, rid)] = Unreadable(NO_ACCESS if rid in live else DELETED, self.lang)
         return labels
 
     def _title_column(self, entity: Entity, table: sa.Table):
@@ -729,11 +741,19 @@ class RecordService:
                 changes.append((child.name, f"-{len(removed)}", None))
         if existing is None:
             return []
-        # summarise line changes as one history entry per child table
-        summary = {}
-        for name, _, _ in changes:
-            summary[name] = summary.get(name, 0) + 1
-        return [(name, None, self.t(f"{n} line change(s)", f"{n} 处明细变更")) for name, n in summary.items()]
+        # summarise line changes as one history entry per child table: how many lines were
+        # added, changed and removed (the page words it in the reader's language)
+        counts: dict[str, list[int]] = {}
+        for name, old_mark, new_mark in changes:
+            tally = counts.setdefault(name, [0, 0, 0])
+            if new_mark == "+1":
+                tally[0] += 1
+            elif new_mark is not None:
+                tally[1] += 1
+            else:
+                tally[2] += int(old_mark[1:])
+        summary = self.types["child_table"].summary
+        return [(name, None, summary(*tally)) for name, tally in counts.items()]
 
     def _history(self, c, entity: Entity, record_id: int, version: int, action: str, changes: list) -> None:
         hist = self.tables.history

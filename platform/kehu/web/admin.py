@@ -323,7 +323,19 @@ def transfer():
 
 
 # ------------------------------------------------------------------- audit
+AUDIT_PAGE = 50
+
+
 @bp.route("/audit")
 def audit():
-    return render_template("admin/audit.html", entries=org().audit_log(), entities=site().metadata.entities,
-                           section="audit")
+    """The audit log, newest first, a page at a time, each entry worded as a sentence."""
+    from kehu.web.audit import AuditWords
+
+    o = org()
+    total = o.audit_count()
+    pages = max(1, -(-total // AUDIT_PAGE))
+    page = min(max(_int(request.args.get("page")) or 1, 1), pages)
+    entries = o.audit_log(AUDIT_PAGE, (page - 1) * AUDIT_PAGE)
+    lines = AuditWords(site(), o, records(), i18n.lang()).lines(entries)
+    return render_template("admin/audit.html", lines=lines, page=page, pages=pages, total=total,
+                           entities=site().metadata.entities, section="audit")

@@ -61,14 +61,6 @@ def approval_context(svc, entity, record) -> dict:
     }
 
 
-def timeline(history: list[dict], events: list[dict]) -> list[dict]:
-    """The record's changes and its approval events in one list, newest first."""
-    merged = [dict(h, kind="change") for h in history]
-    merged += [dict(e, kind="approval", field=None, old_value=None, new_value=None, user_name=e["actor_name"])
-               for e in events]
-    return sorted(merged, key=lambda h: (h["at"], h["kind"] == "approval", h["id"]), reverse=True)
-
-
 def _panel(entity_name: str, record_id: int, status: int, error: str | None = None, errors=None):
     svc = service()
     ent = svc.entity(entity_name)

@@ -22,12 +22,6 @@ CATALOG: dict[str, str] = {
     "Wrong username or password, or the account is deactivated.": "用户名或密码错误，或账号已停用。",
     "Please sign in to continue.": "请先登录。",
     "Home": "首页",
-    "sales": "销售",
-    "service": "服务",
-    "marketing": "市场",
-    "knowledge": "知识库",
-    "analysis": "分析",
-    "system": "系统",
     "New": "新建",
     "Edit": "编辑",
     "Delete": "删除",
@@ -214,9 +208,11 @@ CATALOG: dict[str, str] = {
 # strings of the approval pages and of the workbench live beside their views' modules
 from kehu.web.i18n_approvals import CATALOG as _APPROVALS  # noqa: E402
 from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
+from kehu.web.i18n_uiperm import CATALOG as _UIPERM  # noqa: E402
 
 CATALOG.update(_APPROVALS)
 CATALOG.update(_WORKBENCH)
+CATALOG.update(_UIPERM)
 
 
 def select_locale() -> str:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from kehu.org import OrgService
-from kehu.web import i18n, workbench
+from kehu.web import i18n, permits, workbench
 from kehu.web.i18n import gettext as _
 from kehu.web.context import site
 
@@ -17,6 +17,7 @@ bp = Blueprint("pages", __name__)
 
 def register_template_helpers(app) -> None:
     app.jinja_env.tests["startswith"] = lambda value, prefix: str(value).startswith(prefix)
+    permits.register(app)  # can(), can_rows(), nav(): menus and buttons follow the policy
     @app.context_processor
     def helpers():
         values = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 from htmx_flask import make_response as hx_response
 from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
@@ -60,6 +60,8 @@ def list_view(entity):
     ent = entity_or_404(entity)
     if ent.child_of:
         abort(404)
+    if request.args.get("deleted") == "1":  # the recycle bin is for who may restore from it
+        service().policy.require(ent, "delete")
     return render_list(ent)
 
 
@@ -117,8 +119,9 @@ def detail(entity, record_id):
 
 def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     """The detail page; ``access_errors`` are messages for its owner-and-sharing card."""
-    from kehu.web.approvals import approval_context, timeline
+    from kehu.web.approvals import approval_context
     from kehu.web.ownership import access_context  # that module's views import this one
+    from kehu.web.timeline import entries_of
 
     svc = service()
     record = svc.get(ent.name, record_id)
@@ -131,6 +134,8 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     related = []
     for rel in layout.related:
         rent = meta.entity(rel.entity)
+        if svc.policy.level(rent.name, "read") == "none" or rel.field in svc.policy.hidden_fields(rent):
+            continue  # a list the user could never fill is not shown
         query = ListQuery(filters=[Filter(rel.field, "eq", (record_id,), (str(record_id),))], per_page=rel.limit)
         rhidden = svc.policy.hidden_fields(rent)
         columns = [c for c in (rel.columns or meta.layout(rel.entity, "list").columns) if c in rent.fields and c not in rhidden]
@@ -138,12 +143,7 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
         related.append((rel, rent, [rent.field(c) for c in columns], page,
                         DisplayContext(site(), i18n.lang(), page.labels, rent.name),
                         url_for("records.list_view", entity=rel.entity) + "?" + urlencode(query.params())))
-    history = timeline(svc.history(ent.name, record_id), svc.approvals.events(ent.name, record_id))
-    with site().reading() as conn:  # labels of lookups named in the history, in one batch
-        looked_up = [{h["field"]: int(v)} for h in history if h["field"] in ent.fields
-                     and ent.field(h["field"]).type in ("lookup", "user")
-                     for v in (h["old_value"], h["new_value"]) if v and v.isdigit()]
-        labels.update(svc.labels_for(ent, looked_up, {h["field"] for h in history if h["field"]}, conn))
+    history, history_more = entries_of(svc, ent, record_id, labels)  # the 360° timeline, or the history
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
     actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
     access = access_context(svc, ent, record, access_errors)
@@ -151,7 +151,8 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
                            approval=approval, locked=svc.locked(record),
                            hidden=svc.policy.hidden_fields(ent), hidden_of=svc.policy.hidden_fields, visible=svc.visible,
-                           ctx=ctx, related=related, history=history, title=svc.title_of(ent, record),
+                           ctx=ctx, related=related, history=history, history_more=history_more,
+                           title=svc.title_of(ent, record),
                            access=access), status
 
 
@@ -268,13 +269,16 @@ def render_form(ent, record, status=200, **kwargs):
 
 
 def _after_save(ent, record):
+    """Where a saved form goes, with "Saved" shown on the page it lands on: the record's own
+    URL (its form again, or its page), or a new form."""
     action = request.form.get("_action", "save")
+    flash(_("Saved."), "ok")
     if action == "save_new":
         target = url_for("records.new", entity=ent.name)
     elif action == "save_close":
         target = url_for("records.detail", entity=ent.name, record_id=record["id"])
     else:
-        target = url_for("records.edit", entity=ent.name, record_id=record["id"], saved=1)
+        target = url_for("records.edit", entity=ent.name, record_id=record["id"])
     return go_to(target)
 
 
@@ -292,6 +296,7 @@ def new(entity):
         abort(404)
     svc = service()
     if request.method == "GET":
+        svc.policy.require(ent, "create")  # the form is offered only to who may save it
         return render_form(ent, svc.new_record(ent.name))
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     try:
@@ -352,7 +357,10 @@ def _int(value):
 @bp.route("/<entity>/<int:record_id>/delete", methods=["POST"])
 def delete(entity, record_id):
     ent = entity_or_404(entity)
-    service().delete(ent.name, record_id)
+    svc = service()
+    title = svc.title_of(ent, svc.get(ent.name, record_id))  # read before: its name for the message
+    svc.delete(ent.name, record_id)
+    flash(_("Deleted “%(title)s” — you can restore it from the recycle bin.", title=title), "ok")
     return go_to(url_for("records.list_view", entity=ent.name))
 
 
@@ -360,6 +368,7 @@ def delete(entity, record_id):
 def restore(entity, record_id):
     ent = entity_or_404(entity)
     service().restore(ent.name, record_id)
+    flash(_("Restored."), "ok")
     return go_to(url_for("records.detail", entity=ent.name, record_id=record_id))
 
 

@@ -6,6 +6,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from kehu.metadata.model import Field
+from kehu.records.labels import Unreadable
 
 
 class DisplayContext:
@@ -28,8 +29,10 @@ class DisplayContext:
         return self.labels.get(("kehu_user", user_id), f"#{user_id}")
 
     def record_url(self, target: str, record_id: int) -> str | None:
+        """The page of a lookup's target; None when it has none, or the viewer cannot open it."""
         entity = self.site.metadata.entities.get(target)
-        if entity is None or entity.child_of or (target, record_id) not in self.labels:
+        label = self.labels.get((target, record_id))
+        if entity is None or entity.child_of or label is None or isinstance(label, Unreadable):
             return None
         return url_for("records.detail", entity=target, record_id=record_id)
 
@@ -50,14 +53,9 @@ class DisplayContext:
         return out
 
     def history_value(self, field: Field | None, text: str | None) -> str | Markup:
-        """A value as stored in the history (text), shown as people read it."""
+        """A value as stored in the history (text), shown as people read it: through the
+        field type, so a date, an amount, an option, a person or a file reads as it does on
+        the record's page."""
         if text is None or field is None:
             return text
-        if field.type in ("picklist", "multi_picklist", "boolean", "lookup", "user"):
-            value = text
-            if field.type in ("lookup", "user"):
-                value = int(text) if text.isdigit() else None
-            elif field.type == "boolean":
-                value = text == "True"
-            return self.site.field_types[field.type].display(value, field, self)
-        return text
+        return self.site.field_types[field.type].history_display(text, field, self)

@@ -295,7 +295,7 @@ def page():
         schedule=schedule, reminders=bench.reminders(), notifications=notifications, inbox=inbox,
         opportunities=bench.opportunities(), service_requests=bench.service_requests(),
         customer=site().metadata.entities.get("customer"), recent=bench.recent("customer"),
-        favourites=bench.favourites(), groups=site().metadata.nav())
+        favourites=bench.favourites())
 
 
 @bp.route("/-/workbench/counts")
