@@ -22,10 +22,29 @@ class DefaultFieldTypes:
         return list(BUILTIN_TYPES)
 
 
+class DefaultSaveRules:
+    """Built-in save rules declared in metadata: date stamps (``stamp_when``)."""
+
+    @hookspecs.hookimpl
+    def before_record_save(self, service, entity, values, existing, conn):
+        from kehu.records import stamps
+
+        stamps.stamp(service, entity, values, existing)
+
+    @hookspecs.hookimpl
+    def after_approval_event(self, service, conn, entity, record_id, approval_id, action, step, comment):
+        from kehu.records import stamps
+
+        # the events that follow a workflow's field changes (on_submit, on_approve, on_reject)
+        if entity is not None and action in ("submit", "approved", "rejected"):
+            stamps.stamp_stored(service, conn, entity, record_id)
+
+
 def make_plugin_manager(extra_plugins=()) -> pluggy.PluginManager:
     pm = pluggy.PluginManager("kehu")
     pm.add_hookspecs(hookspecs)
     pm.register(DefaultFieldTypes(), name="kehu.default_field_types")
+    pm.register(DefaultSaveRules(), name="kehu.default_save_rules")
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins:
         pm.register(plugin)

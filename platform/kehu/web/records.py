@@ -145,7 +145,8 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
                      for v in (h["old_value"], h["new_value"]) if v and v.isdigit()]
         labels.update(svc.labels_for(ent, looked_up, {h["field"] for h in history if h["field"]}, conn))
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
-    actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
+    actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor, service=svc)
+               for a in group or []]
     access = access_context(svc, ent, record, access_errors)
     approval = approval_context(svc, ent, record)
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
