@@ -40,11 +40,23 @@ class DefaultSaveRules:
             stamps.stamp_stored(service, conn, entity, record_id)
 
 
+class DefaultRecordActions:
+    """Built-in buttons of a record's page: "Create <entity>" from lookups that declare a
+    ``new_action``."""
+
+    @hookspecs.hookimpl
+    def record_actions(self, entity, record, user, service):
+        from kehu.web.actions import record_actions
+
+        return record_actions(service, entity, record)
+
+
 def make_plugin_manager(extra_plugins=()) -> pluggy.PluginManager:
     pm = pluggy.PluginManager("kehu")
     pm.add_hookspecs(hookspecs)
     pm.register(DefaultFieldTypes(), name="kehu.default_field_types")
     pm.register(DefaultSaveRules(), name="kehu.default_save_rules")
+    pm.register(DefaultRecordActions(), name="kehu.default_record_actions")
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins:
         pm.register(plugin)
