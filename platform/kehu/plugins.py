@@ -23,13 +23,15 @@ class DefaultFieldTypes:
 
 
 class DefaultSaveRules:
-    """Built-in save rules declared in metadata: date stamps (``stamp_when``)."""
+    """Built-in save rules declared in metadata or owned by the sales chain: date stamps
+    (``stamp_when``) and returns checked against what their order delivered."""
 
     @hookspecs.hookimpl
     def before_record_save(self, service, entity, values, existing, conn):
-        from kehu.records import stamps
+        from kehu.records import returns, stamps
 
         stamps.stamp(service, entity, values, existing)
+        returns.before_save(service, entity, values, existing, conn)
 
     @hookspecs.hookimpl
     def after_approval_event(self, service, conn, entity, record_id, approval_id, action, step, comment):
