@@ -44,7 +44,7 @@ class DefaultSaveRules:
 
 class DefaultRecordActions:
     """Built-in buttons of a record's page: "Create <entity>" from lookups that declare a
-    ``new_action``."""
+    ``new_action``, and "Convert" on an open lead."""
 
     @hookspecs.hookimpl
     def record_actions(self, entity, record, user, service):

@@ -4,6 +4,8 @@
   "Create order") puts a button on the looked-up record's page, while its ``when`` holds,
   for users who may create that entity. It opens the new form with the lookup filled
   (``/app/sales_order/new?quote=7``), and the lookup's ``fill`` copies the rest.
+- "Convert" on a lead that is not converted yet, for users who may change it and create
+  customers (:mod:`kehu.records.conversion`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from flask import url_for
 
 from kehu import expressions
 from kehu.metadata.model import Label
+from kehu.web.i18n import gettext as _
 
 
 def record_actions(svc, entity, record: dict) -> list[dict]:
     if entity.child_of or record.get("id") is None:
         return []
     out = []
+    if entity.name == "lead" and svc.conversion.can_convert(record):
+        out.append({"label": _("Convert"), "url": url_for("sales.convert", lead_id=record["id"]), "method": "get",
+                    "name": "convert"})
     for other in svc.meta.entities.values():
         if other.child_of:
             continue
