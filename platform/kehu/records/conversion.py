@@ -162,16 +162,16 @@ class Conversion:
             for part, (mode, _value) in plan.items():
                 if mode == "new":
                     svc.policy.require(self.meta.entity(part), "create")
-            errors = self._check(plan, c)
-            if errors:
-                raise RecordInvalid(errors)
-            if not choices.get("allow_duplicates"):
+            if not choices.get("allow_duplicates"):  # first: linking one may be the answer
                 dups = self.duplicates(plan["customer"][1] if plan["customer"][0] == "new" else None,
                                        plan["contact"][1] if plan["contact"][0] == "new" else None)
                 if dups:
                     raise PossibleDuplicates(self.t(
                         "Records like these exist already. Link one of them, or confirm to create new ones.",
                         "已存在相似的记录。请关联其中一条，或确认仍然新建。"), dups)
+            errors = self._check(plan, c)
+            if errors:
+                raise RecordInvalid(errors)
             ids = self._create(plan, c)
             lead = self._mark(c, lead_entity, lead, ids)
         return {"lead": lead, **ids}
