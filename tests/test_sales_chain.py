@@ -472,6 +472,7 @@ def test_a_return_takes_the_order_lines_and_never_more_than_was_delivered(world)
     over = rep.post(page.doc.select_one("#record-form")["action"], data=fields)
     assert over.status_code == 422
     assert "At most 2 can be returned: 5 delivered, 3 on other returns." in soup(over).text(".grid-table .errors")
+    assert soup(over).text("#calc-subtotal") == "36,480.00"  # the refused form still adds its lines up
     assert world.count("return_order") == 1
     fields["lines-0-quantity"] = "2"
     assert rep.post(page.doc.select_one("#record-form")["action"], data=fields).status_code == 303

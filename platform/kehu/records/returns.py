@@ -94,19 +94,8 @@ def before_save(service, entity, values: dict, existing: dict | None, conn) -> N
                         f"{_qty(taken.get(ol_id, 0))} on other returns.",
                         f"最多可退 {_qty(room[ol_id])}：已签收 {_qty(left[ol_id])}，其他退货单已退 {_qty(taken.get(ol_id, 0))}。"))
     if errors:
+        service._formulas(entity, values)  # the form shown again still adds its lines up
         raise RecordInvalid(errors)
-
-
-def returnable(service, conn, order_id: int, except_return: int | None = None) -> dict[int, Decimal]:
-    """What each line of the order can still be returned (0 before delivery)."""
-    tables = service.tables
-    order_t, line_t = tables[ORDER], tables[ORDER_LINE]
-    status = conn.execute(sa.select(order_t.c.status).where(order_t.c.id == order_id)).scalar()
-    rows = conn.execute(sa.select(line_t.c.id, line_t.c.quantity).where(
-        line_t.c.sales_order == order_id, line_t.c.deleted_at.is_(None))).all()
-    taken = _returned_elsewhere(service, conn, [r.id for r in rows], except_return)
-    return {r.id: ((r.quantity or Decimal(0)) if status in DELIVERED else Decimal(0)) - taken.get(r.id, Decimal(0))
-            for r in rows}
 
 
 def _returned_elsewhere(service, conn, order_line_ids: list[int], except_return: int | None) -> dict[int, Decimal]:
