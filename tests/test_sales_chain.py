@@ -522,7 +522,8 @@ def test_picking_a_product_fills_price_unit_and_description(world):
     assert "lines" not in filled  # lines are copied when the order is opened from the quote
     # nothing for a bad id, a missing record, a field without fill
     for url in ("/app/quote/-/fill/lines.product?id=x", "/app/quote/-/fill/lines.product?id=99999999999",
-                "/app/quote/-/fill/lines.product?id=424242", f"/app/quote/-/fill/customer?id={opp['customer']}"):
+                "/app/quote/-/fill/lines.product?id=424242", f"/app/quote/-/fill/customer?id={opp['customer']}",
+                "/app/quote/-/fill/subject.product?id=1", "/app/quote/-/fill/lines.nothing?id=1", "/app/quote/-/fill/x?id=1"):
         assert rep.get(url).get_json() == {}
 
 

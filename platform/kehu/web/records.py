@@ -413,8 +413,9 @@ def fill(entity, field):
     svc = service()
     values = svc.drafts.fill(ent.name, field, request.args.get("id"))
     target = ent
-    if "." in field and field.partition(".")[0] in ent.fields:
-        target = site().metadata.entity(ent.field(field.partition(".")[0]).target)
+    child = ent.fields.get(field.partition(".")[0]) if "." in field else None
+    if child is not None and child.type == "child_table":
+        target = site().metadata.entity(child.target)
     with site().reading() as conn:
         labels = svc.labels_for(target, [values], list(values), conn)
     out = {}
