@@ -79,7 +79,10 @@ def test_quote_total_is_sum_of_lines_less_discount(loaded):
     for row in page.rows:
         quote = svc.get("quote", row["id"])
         assert 1 <= len(quote["lines"]) <= 5
-        lines = sum((line["quantity"] * line["unit_price"] for line in quote["lines"]), Decimal(0))
+        lines = sum((line["amount"] for line in quote["lines"]), Decimal(0))
+        for line in quote["lines"]:
+            expected_line = line["quantity"] * line["unit_price"] * (100 - line["discount_percent"]) / 100
+            assert line["amount"] == expected_line.quantize(Decimal("0.01"))
         assert quote["subtotal"] == lines.quantize(Decimal("0.01"))
         expected = lines * (100 - (quote["discount_percent"] or 0)) / 100
         assert quote["total_amount"] == expected.quantize(Decimal("0.01"))
@@ -131,3 +134,71 @@ def test_records_waiting_for_approval_went_through_their_workflow(loaded):
     codes = {d.code for d in depts.values()}
     assert {"finance", "warehouse", "commerce", "sales", "service"} <= codes
     assert all(depts[d].manager_id for d in depts if depts[d].code in ("finance", "warehouse", "commerce"))
+
+
+LINE_COPY = ("product", "quantity", "unit", "unit_price", "discount_percent", "description")
+
+
+def test_orders_made_from_quotes_carry_their_customer_contact_and_lines(loaded):
+    site, _, admin = loaded
+    svc = site.records(site.actor(admin))
+    orders = [svc.get("sales_order", row["id"]) for row in svc.list("sales_order", ListQuery(per_page=200), ["quote"]).rows]
+    from_quotes = [o for o in orders if o["quote"]]
+    assert from_quotes
+    for order in from_quotes:
+        quote = svc.get("quote", order["quote"])
+        assert (order["customer"], order["contact"], order["discount_percent"]) == (
+            quote["customer"], quote["contact"], quote["discount_percent"])
+        assert [tuple(line[k] for k in LINE_COPY) for line in order["lines"]] == [
+            tuple(line[k] for k in LINE_COPY) for line in quote["lines"]]
+        assert quote["status"] in ("accepted", "approved")
+
+
+def test_orders_past_draft_were_signed_off_and_carry_their_step_dates(loaded):
+    site, _, admin = loaded
+    svc = site.records(site.actor(admin))
+    rows = svc.list("sales_order", ListQuery(per_page=200), ["status", "workflow_state", "order_date", "confirmed_on",
+                                                            "shipped_on", "delivered_on", "invoiced_on", "paid_on"]).rows
+    moved = [r for r in rows if r["status"] not in ("draft", "cancelled")]
+    assert any(r["status"] in ("delivered", "invoiced", "paid", "completed") for r in moved)
+    steps = ("confirmed", "shipped", "delivered", "invoiced", "paid")
+    for row in moved:
+        assert row["workflow_state"] == "approved", row
+        reached = steps[: steps.index(row["status"]) + 1] if row["status"] in steps else steps
+        dates = [row[f"{step}_on"] for step in reached]
+        assert all(dates) and dates == sorted(dates) and dates[0] >= row["order_date"], row
+
+
+def test_returns_take_lines_of_their_order_and_never_more_than_delivered(loaded):
+    import sqlalchemy as sa
+
+    site, _, admin = loaded
+    svc = site.records(site.actor(admin))
+    returns = [svc.get("return_order", r["id"]) for r in svc.list("return_order", ListQuery(per_page=200), ["id"]).rows]
+    assert returns and all(r["lines"] for r in returns)
+    returned: dict[int, Decimal] = {}
+    for ret in returns:
+        order = svc.get("sales_order", ret["sales_order"])
+        assert order["status"] in ("delivered", "invoiced", "paid", "completed")
+        by_id = {line["id"]: line for line in order["lines"]}
+        for line in ret["lines"]:
+            assert line["order_line"] in by_id and by_id[line["order_line"]]["product"] == line["product"]
+            if ret["status"] not in ("rejected", "cancelled"):
+                returned[line["order_line"]] = returned.get(line["order_line"], Decimal(0)) + line["quantity"]
+        total = sum((line["amount"] for line in ret["lines"]), Decimal(0)) * (100 - ret["discount_percent"]) / 100
+        assert ret["amount"] == total.quantize(Decimal("0.01"))
+    line_t = site.tables["sales_order_line"]
+    with site.reading() as c:
+        ordered = dict(c.execute(sa.select(line_t.c.id, line_t.c.quantity).where(line_t.c.id.in_(returned))).all())
+    assert all(returned[i] <= ordered[i] for i in returned)
+
+
+def test_converted_leads_went_through_the_conversion(loaded):
+    site, _, admin = loaded
+    svc = site.records(site.actor(admin))
+    converted = svc.list("lead", ListQuery(per_page=200), ["status", "converted_customer", "converted_at"]).rows
+    converted = [r for r in converted if r["status"] == "converted"]
+    assert converted
+    for row in converted:
+        assert row["converted_customer"] and row["converted_at"]
+        assert any(h["action"] == "convert" for h in svc.history("lead", row["id"]))

@@ -967,6 +967,23 @@ class _DemoLoader:
                 out[child.name] = [self.editable(user, child.target, line) for line in out[child.name]]
         return out
 
+    def draft(self, user: str, entity: str, params: dict) -> dict:
+        """A new record as its form opens from a link (``sales_order?quote=7`` copies the
+        quote), reduced to what a form submits: no computed fields, no empty lines' ids."""
+        record, _given = self.svc[user].drafts.new(entity, {k: str(v) for k, v in params.items()})
+        return self.submitted(entity, record)
+
+    def submitted(self, entity: str, record: dict) -> dict:
+        ent = self.meta.entity(entity)
+        types = self.site.field_types
+        out = {}
+        for name, value in record.items():
+            fld = ent.fields.get(name)
+            if fld is None or fld.system or types[fld.type].computed or fld.get("read_only"):
+                continue
+            out[name] = [self.submitted(fld.target, line) for line in value] if fld.type == "child_table" else value
+        return out
+
     def create(self, user: str, entity: str, data: dict, conn) -> dict:
         try:
             return self.svc[user].create(entity, self.editable(user, entity, self.complete(entity, data)), conn=conn)
@@ -1046,12 +1063,14 @@ class _DemoLoader:
             self.load_contacts(c)
         with self.stage() as c:
             self.load_leads(c)
+        self.convert_leads()
+        self.report()
         with self.stage() as c:
             self.load_opportunities(c)
         with self.stage() as c:
             self.load_quotes(c)
-        with self.stage() as c:
-            self.load_orders(c)
+        self.load_orders()
+        self.report()
         with self.stage() as c:
             self.load_activities(c)
         with self.stage() as c:
@@ -1445,6 +1464,7 @@ class _DemoLoader:
     # --------------------------------------------------------------- leads
     def load_leads(self, c) -> None:
         self.converted_leads: dict[int, int] = {}  # customer id -> lead id
+        self.to_convert: list[tuple[str, int, dict]] = []
         marketing = self.users_of("marketing")
         for _ in range(self.count("lead")):
             rng = self.rng
@@ -1478,9 +1498,23 @@ class _DemoLoader:
                 "description": f"客户有{project[0].replace('项目', '')}需求，"
                                + rng.choice(("预计本季度内采购。", "需先提供方案和预算报价。", "正在比较三家供应商。", "已有预算，等待立项。")),
             }
+            if customer:  # converted below, through the conversion (which links the customer)
+                data["status"] = self.option("lead_status", "qualified", "new")
             rec = self.create(owner, "lead", data, c)
             if customer:
                 self.converted_leads[customer["id"]] = rec["id"]
+                self.to_convert.append((owner, rec["id"], customer))
+
+    def convert_leads(self) -> None:
+        """Convert the leads that became customers, each in its own transaction as a rep does:
+        linked to its customer and one of the customer's contacts (or a new contact made from
+        the lead when the customer has none)."""
+        for owner, lead_id, customer in self.to_convert:
+            contact = (self.contacts_of.get(customer["id"]) or [None])[0]  # (the random stream stays as it was)
+            choices = {"customer": {"mode": "existing", "id": customer["id"]},
+                       "contact": {"mode": "existing", "id": contact} if contact else {"mode": "new"},
+                       "opportunity": {"mode": "none"}, "allow_duplicates": True}
+            self.svc[owner].conversion.convert_lead(lead_id, choices)
 
     # ------------------------------------------------------- opportunities
     def load_opportunities(self, c) -> None:
@@ -1532,9 +1566,10 @@ class _DemoLoader:
                 qty = self.rng.randrange(50, 800, 10)
             else:
                 qty = self.rng.randint(1, 120 if big else 20)
-            factor = Decimal(self.rng.choice(("1", "0.98", "0.95", "0.92", "0.9", "0.88")))
+            discount = Decimal(self.rng.choice(("0", "0", "2", "5", "8", "10", "12")))
             lines.append({"product": p["id"], "description": None if self.rng.random() < 0.6 else "含安装调试及原厂质保",
-                          "quantity": Decimal(qty), "unit_price": self.money(price * factor)})
+                          "quantity": Decimal(qty), "unit": self.option("product_unit", p["unit"]),
+                          "unit_price": self.money(price), "discount_percent": discount})
         return lines
 
     def load_quotes(self, c) -> None:
@@ -1575,61 +1610,129 @@ class _DemoLoader:
                                 "contact": rec["contact"], "lines": data["lines"], "subject": rec["subject"]})
 
     # --------------------------------------------------------------- orders
-    def load_orders(self, c) -> None:
+    ORDER_STEPS = ("confirmed", "shipped", "delivered", "invoiced", "paid", "completed")
+    STEP_DATE = {"confirmed": "confirmed_on", "shipped": "shipped_on", "delivered": "delivered_on",
+                 "invoiced": "invoiced_on", "paid": "paid_on"}
+
+    def load_orders(self) -> None:
+        """Orders as reps make them: most opened from an accepted quote (its customer, contact
+        and lines copied), the rest typed in. Each goes through the sign-off before it moves
+        on (shipped, delivered, invoiced, paid, each step with its date); a few are returned
+        in part, by their lines."""
         rng = self.rng
         orders = self.orders = []
         accepted = [q for q in self.quotes if q["status"] == "accepted"]
         rng.shuffle(accepted)
         won = [o for o in self.opportunities if o["stage"] == "won"] or self.opportunities
-        for i in range(self.count("sales_order")):
-            quote = accepted[i] if i < len(accepted) else None
-            if quote:
-                cust, lines, contact = quote["customer"], quote["lines"], quote["contact"]
-                order_date = quote["date"] + dt.timedelta(days=rng.randint(1, 20))
-                subject = quote["subject"].removesuffix("报价") + "订单"
-            else:
-                opp = rng.choice(won)
-                cust, contact = opp["customer"], opp["contact"]
-                lines = self.lines_for(opp["project"][1], rng.randint(1, 4), cust["size"] > 200)
-                order_date = opp["close"] - dt.timedelta(days=rng.randint(0, 10)) if opp["stage"] == "won" else self.day(-200, 0)
-                subject = f"{opp['name']}订单"
-            order_date = min(order_date, ANCHOR)
-            age = (ANCHOR - order_date).days
-            if age > 60:
-                status = self.weighted((("completed", 80), ("delivered", 12), ("cancelled", 8)))
-            elif age > 20:
-                status = self.weighted((("delivered", 40), ("shipped", 30), ("completed", 25), ("cancelled", 5)))
-            else:
-                status = self.weighted((("draft", 25), ("confirmed", 45), ("shipped", 30)))
-            data = {
-                "subject": subject, "customer": cust["id"], "quote": quote["id"] if quote else None, "contact": contact,
-                "order_date": order_date, "delivery_date": order_date + dt.timedelta(days=rng.choice((3, 5, 7, 10, 15, 20))),
-                "status": self.option("order_status", status, "draft"),
-                "lines": [dict(line) for line in lines],
-                "shipping_address": f"{self.meta.picklists['region_city'].option(cust['city']).label.zh}{cust['address'] or ''}",
-                "notes": rng.choice((None, None, "发货前电话通知收货人。", "分两批发货。", "需随货提供合格证及装箱单。")),
-            }
-            rec = self.create(cust["owner"], "sales_order", data, c)
-            orders.append({"id": rec["id"], "customer": cust, "status": status, "date": order_date,
-                           "total": rec["total_amount"] or Decimal(0)})
-        returnable = [o for o in orders if o["status"] in ("shipped", "delivered", "completed")] or orders
-        for _ in range(self.count("return_order")):
-            order = rng.choice(returnable)
-            reason = self.weighted((("quality_issue", 30), ("damaged_in_transit", 20), ("wrong_item", 15),
-                                    ("not_as_described", 10), ("wrong_quantity", 10), ("customer_cancelled", 10), ("other", 5)))
-            return_date = min(order["date"] + dt.timedelta(days=rng.randint(3, 30)), ANCHOR)
-            status = self.weighted((("draft", 10), ("pending_approval", 15), ("approved", 20), ("received", 20),
-                                    ("refunded", 30), ("rejected", 5)))
-            share = Decimal(rng.choice(("0.05", "0.1", "0.2", "0.5", "1")))
-            data = {
-                "sales_order": order["id"], "customer": order["customer"]["id"], "return_date": return_date,
-                "reason": self.option("return_reason", reason, "other"), "status": self.option("return_status", status, "draft"),
-                "amount": self.money(order["total"] * share),
-                "description": {"quality_issue": "到货后开机测试故障，客户要求退货。", "damaged_in_transit": "物流运输导致外包装及设备损坏。",
-                                "wrong_item": "发货型号与订单不符。", "customer_cancelled": "客户项目取消，协商退回未拆封设备。"}
-                .get(reason, "经与客户协商办理退货。"),
-            }
-            self.create(order["customer"]["owner"], "return_order", data, c)
+        with self.site.writing() as c:
+            for i in range(self.count("sales_order")):
+                quote = accepted[i] if i < len(accepted) else None
+                if quote:
+                    cust = quote["customer"]
+                    data = self.draft(cust["owner"], "sales_order", {"quote": quote["id"]})
+                    order_date = quote["date"] + dt.timedelta(days=rng.randint(1, 20))
+                    data["subject"] = quote["subject"].removesuffix("报价") + "订单"
+                else:
+                    opp = rng.choice(won)
+                    cust = opp["customer"]
+                    data = {"subject": f"{opp['name']}订单", "customer": cust["id"], "contact": opp["contact"],
+                            "lines": self.lines_for(opp["project"][1], rng.randint(1, 4), cust["size"] > 200)}
+                    order_date = opp["close"] - dt.timedelta(days=rng.randint(0, 10)) if opp["stage"] == "won" else self.day(-200, 0)
+                order_date = min(order_date, ANCHOR)
+                age = (ANCHOR - order_date).days
+                if age > 60:
+                    status = self.weighted((("completed", 45), ("paid", 25), ("invoiced", 10), ("delivered", 12), ("cancelled", 8)))
+                elif age > 20:
+                    status = self.weighted((("delivered", 30), ("invoiced", 15), ("shipped", 30), ("completed", 20), ("cancelled", 5)))
+                else:
+                    status = self.weighted((("draft", 25), ("confirmed", 45), ("shipped", 30)))
+                dates = self.step_dates(order_date, status)
+                data.update({
+                    "order_date": order_date, "delivery_date": order_date + dt.timedelta(days=rng.choice((3, 5, 7, 10, 15, 20))),
+                    "status": self.option("order_status", "cancelled" if status == "cancelled" else "draft"),
+                    "confirmed_on": dates.get("confirmed_on"),
+                    "shipping_address": f"{self.meta.picklists['region_city'].option(cust['city']).label.zh}{cust['address'] or ''}",
+                    "notes": rng.choice((None, None, "发货前电话通知收货人。", "分两批发货。", "需随货提供合格证及装箱单。")),
+                })
+                rec = self.create(cust["owner"], "sales_order", data, c)
+                orders.append({"id": rec["id"], "customer": cust, "status": status, "date": order_date, "dates": dates,
+                               "lines": [(line["id"], line["quantity"]) for line in rec["lines"]]})
+        for order in orders:  # the sign-off, each in its own transaction as in real use
+            if order["status"] in self.ORDER_STEPS and not self.sign_off(order["customer"]["owner"], order["id"]):
+                order["status"] = "draft"
+        with self.site.writing() as c:  # the rep records shipping, delivery, invoice and payment
+            for order in orders:
+                if order["status"] in self.ORDER_STEPS[1:]:
+                    user = order["customer"]["owner"]
+                    current = self.svc[user].get("sales_order", order["id"], conn=c)
+                    change = {"status": order["status"], **{k: v for k, v in order["dates"].items() if k != "confirmed_on"}}
+                    self.svc[user].update("sales_order", order["id"], self.editable(user, "sales_order", change),
+                                          current["row_version"], conn=c)
+        self.load_returns(orders)
+
+    def step_dates(self, order_date: dt.date, status: str) -> dict[str, dt.date]:
+        """The dates of the steps an order has passed, a few days apart, none after the anchor."""
+        if status not in self.ORDER_STEPS:
+            return {}
+        out, day = {}, order_date
+        for step in self.ORDER_STEPS[: self.ORDER_STEPS.index(status) + 1]:
+            if step in self.STEP_DATE:
+                day = min(day + dt.timedelta(days=self.rng.randint(1, 6)), ANCHOR)
+                out[self.STEP_DATE[step]] = day
+        return out
+
+    def sign_off(self, user: str, order_id: int) -> bool:
+        """Submit an order and let every department sign it off; whether it is confirmed."""
+        from kehu.errors import WorkflowError
+
+        try:
+            approval = self.svc[user].approvals.submit("sales_order", order_id)
+        except WorkflowError:  # e.g. a department without a manager: stays a draft
+            return False
+        by_id = {uid: name for name, uid in self.user_ids.items()}
+        for task in approval["tasks"]:
+            approver = by_id.get(task.assignee_id)
+            if task.state == "pending" and approver:
+                approval = self.svc[approver].approvals.approve(task.id, "同意。")
+        return approval["state"] == "approved"
+
+    def load_returns(self, orders: list[dict]) -> None:
+        """Returns by lines: one or two lines of a delivered order, part of what was delivered,
+        never more than is left after the order's earlier returns."""
+        rng = self.rng
+        returnable = [o for o in orders if o["status"] in ("delivered", "invoiced", "paid", "completed") and o["lines"]]
+        if not returnable:
+            return
+        left = {o["id"]: {line_id: qty for line_id, qty in o["lines"]} for o in returnable}
+        with self.site.writing() as c:
+            for _ in range(self.count("return_order")):
+                order = rng.choice(returnable)
+                user = order["customer"]["owner"]
+                draft = self.draft(user, "return_order", {"sales_order": order["id"]})
+                pairs = [(line, line_id) for line, (line_id, _qty) in zip(draft.get("lines", []), order["lines"])
+                         if left[order["id"]][line_id] >= 1]
+                if not pairs:
+                    continue
+                chosen = rng.sample(pairs, min(len(pairs), rng.choice((1, 1, 2))))
+                lines = []
+                for line, line_id in chosen:
+                    room = int(left[order["id"]][line_id])
+                    qty = rng.randint(1, max(1, min(room, 3 if room < 20 else room // 5)))
+                    left[order["id"]][line_id] -= qty
+                    lines.append({**line, "quantity": Decimal(qty)})
+                reason = self.weighted((("quality_issue", 30), ("damaged_in_transit", 20), ("wrong_item", 15),
+                                        ("not_as_described", 10), ("wrong_quantity", 10), ("customer_cancelled", 10), ("other", 5)))
+                status = self.weighted((("draft", 10), ("pending_approval", 15), ("approved", 20), ("received", 20),
+                                        ("refunded", 30), ("rejected", 5)))
+                data = {
+                    **draft, "lines": lines,
+                    "return_date": min(order["dates"].get("delivered_on", order["date"]) + dt.timedelta(days=rng.randint(1, 20)), ANCHOR),
+                    "reason": self.option("return_reason", reason, "other"), "status": self.option("return_status", status, "draft"),
+                    "description": {"quality_issue": "到货后开机测试故障，客户要求退货。", "damaged_in_transit": "物流运输导致外包装及设备损坏。",
+                                    "wrong_item": "发货型号与订单不符。", "customer_cancelled": "客户项目取消，协商退回未拆封设备。"}
+                    .get(reason, "经与客户协商办理退货。"),
+                }
+                self.create(user, "return_order", data, c)
 
     # ----------------------------------------------------------- activities
     def load_activities(self, c) -> None:

@@ -24,8 +24,9 @@ def register_blueprints(app):
 
 
 @hookspec
-def before_record_save(service, entity, values, existing):
-    """Adjust ``values`` (a dict) before a record is created or updated; raise RecordInvalid to refuse."""
+def before_record_save(service, entity, values, existing, conn):
+    """Adjust ``values`` (a dict) before a record is created or updated; raise RecordInvalid to
+    refuse. ``conn`` is the save's connection (read other records in the same transaction)."""
 
 
 @hookspec
@@ -39,8 +40,9 @@ def before_record_delete(service, entity, record):
 
 
 @hookspec
-def record_actions(entity, record, user):
-    """Return a list of dicts (label, url, method) offered on a record's detail page."""
+def record_actions(entity, record, user, service):
+    """Return a list of dicts (label, url, method) offered on a record's detail page;
+    ``service`` is the viewer's record service (ask its policy what they may do)."""
 
 
 @hookspec

@@ -22,10 +22,43 @@ class DefaultFieldTypes:
         return list(BUILTIN_TYPES)
 
 
+class DefaultSaveRules:
+    """Built-in save rules declared in metadata or owned by the sales chain: date stamps
+    (``stamp_when``) and returns checked against what their order delivered."""
+
+    @hookspecs.hookimpl
+    def before_record_save(self, service, entity, values, existing, conn):
+        from kehu.records import returns, stamps
+
+        stamps.stamp(service, entity, values, existing)
+        returns.before_save(service, entity, values, existing, conn)
+
+    @hookspecs.hookimpl
+    def after_approval_event(self, service, conn, entity, record_id, approval_id, action, step, comment):
+        from kehu.records import stamps
+
+        # the events that follow a workflow's field changes (on_submit, on_approve, on_reject)
+        if entity is not None and action in ("submit", "approved", "rejected"):
+            stamps.stamp_stored(service, conn, entity, record_id)
+
+
+class DefaultRecordActions:
+    """Built-in buttons of a record's page: "Create <entity>" from lookups that declare a
+    ``new_action``, and "Convert" on an open lead."""
+
+    @hookspecs.hookimpl
+    def record_actions(self, entity, record, user, service):
+        from kehu.web.actions import record_actions
+
+        return record_actions(service, entity, record)
+
+
 def make_plugin_manager(extra_plugins=()) -> pluggy.PluginManager:
     pm = pluggy.PluginManager("kehu")
     pm.add_hookspecs(hookspecs)
     pm.register(DefaultFieldTypes(), name="kehu.default_field_types")
+    pm.register(DefaultSaveRules(), name="kehu.default_save_rules")
+    pm.register(DefaultRecordActions(), name="kehu.default_record_actions")
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins:
         pm.register(plugin)

@@ -230,6 +230,7 @@ class Boolean(FieldType):
 
 class Date(FieldType):
     name = "date"
+    props = frozenset({"stamp_when"})
     widget = "date"
     filter_ops = DATE_OPS
     filterable_by_default = True
@@ -295,7 +296,7 @@ class _LocalDateTime(mf.DateTime):
 
 class Picklist(FieldType):
     name = "picklist"
-    props = frozenset({"picklist", "depends_on"})
+    props = frozenset({"picklist", "depends_on", "forward_only"})
     requires = frozenset({"picklist"})
     widget = "select"
     filter_ops = CHOICE_OPS
@@ -363,7 +364,7 @@ class _KeyList(mf.Field):
 
 class Lookup(FieldType):
     name = "lookup"
-    props = frozenset({"entity"})
+    props = frozenset({"entity", "fill", "new_action"})
     requires = frozenset({"entity"})
     widget = "lookup"
     filter_ops = ("eq", "empty", "not_empty")

@@ -18,7 +18,10 @@ Rules:
 - roles name existing entities and fields;
 - workflows run on an existing top-level entity, their conditions parse and read only its
   fields, approver rules name existing roles and user or department fields, and the values
-  they set are fields that can be set, with valid picklist keys.
+  they set are fields that can be set, with valid picklist keys;
+- a lookup's ``fill`` sets fields of its own entity that can be set, from fields of the
+  looked-up entity of a compatible type (a child table from a child table); its
+  ``new_action.when`` reads only fields of the looked-up entity; ``stamp_when`` parses.
 """
 
 from __future__ import annotations
@@ -145,9 +148,14 @@ def _field_refs(doc, path, entity, fname, fdef, merged: Merged, known, problems)
             add(doc.problem(path + ("depends_on",), f"unknown field '{parent_field}'.{did_you_mean(parent_field, fields)}"))
         elif picklist in merged.picklists and merged.picklists[picklist].get("parent") != parent_def.get("picklist"):
             add(doc.problem(path + ("depends_on",), f"picklist '{picklist}' is not a child of '{parent_def.get('picklist')}', the list of field '{parent_field}'"))
-    for prop in ("expression", "required_if", "visible_if"):
+    for prop in ("expression", "required_if", "visible_if", "stamp_when"):
         if prop in fdef:
             _expression(doc, path + (prop,), fdef[prop], known, problems)
+    if target in merged.entities and fdef.get("type") == "lookup":
+        if "fill" in fdef:
+            _fill(doc, path + ("fill",), entity, fname, fdef["fill"], target, merged, problems)
+        if "when" in fdef.get("new_action", {}):
+            _expression(doc, path + ("new_action", "when"), fdef["new_action"]["when"], _fields_of(merged, target), problems)
     if fdef.get("pattern"):
         import re
 
@@ -155,6 +163,51 @@ def _field_refs(doc, path, entity, fname, fdef, merged: Merged, known, problems)
             re.compile(fdef["pattern"])
         except re.error as exc:
             add(doc.problem(path + ("pattern",), f"not a valid regular expression: {exc}"))
+
+
+NUMERIC_TYPES = frozenset({"integer", "decimal", "currency", "percent"})
+TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "autonumber"})
+# what a filled field of each type accepts (besides its own type); formulas by result type
+FILL_ACCEPTS = {
+    "decimal": NUMERIC_TYPES, "currency": NUMERIC_TYPES, "percent": NUMERIC_TYPES, "integer": {"integer"},
+    "text": TEXT_TYPES, "textarea": TEXT_TYPES | {"rich_text"}, "rich_text": TEXT_TYPES | {"rich_text"},
+    "datetime": {"date", "datetime"},
+}
+FILLABLE_TYPES = NUMERIC_TYPES | TEXT_TYPES - {"autonumber"} | {
+    "rich_text", "boolean", "date", "datetime", "picklist", "multi_picklist", "lookup", "user", "child_table"}
+
+
+def _fill(doc, path, entity, fname, fill, target, merged: Merged, problems) -> None:
+    """``fill: {this_field: field_of_target}`` of lookup ``fname``: both fields exist, the
+    filled one can be set, and the two types fit (same picklist, same lookup target)."""
+    add = problems.append
+    own = merged.entities.get(entity, {}).get("fields", {})
+    theirs = merged.entities.get(target, {}).get("fields", {})
+    for to, source in fill.items():
+        where = path + (to,)
+        tdef, sdef = own.get(to), theirs.get(source)
+        if tdef is None:
+            add(doc.problem(where, f"entity '{entity}' has no field '{to}' to fill.{did_you_mean(to, own)}"))
+            continue
+        if to == fname or tdef.get("type") not in FILLABLE_TYPES or tdef.get("read_only"):
+            add(doc.problem(where, f"'{to}' cannot be filled: it is {'the lookup itself' if to == fname else 'computed or read-only'}"))
+            continue
+        if sdef is None:
+            add(doc.problem(where, f"entity '{target}' has no field '{source}'.{did_you_mean(source, theirs)}"))
+            continue
+        ttype, stype = tdef["type"], sdef.get("type")
+        if stype == "formula":
+            stype = {"text": "text", "integer": "integer", "date": "date", "boolean": "boolean"}.get(
+                sdef.get("result_type", "decimal"), "decimal")
+        same_list = tdef.get("picklist") == sdef.get("picklist")
+        same_target = tdef.get("entity") == sdef.get("entity")
+        fits = (stype == ttype and (ttype not in ("picklist", "multi_picklist") or same_list)
+                and (ttype not in ("lookup", "child_table") or same_target or ttype == "child_table")) \
+            or stype in FILL_ACCEPTS.get(ttype, ())
+        if not fits:
+            detail = f" of picklist '{sdef.get('picklist')}'" if stype in ("picklist", "multi_picklist") else (
+                f" to '{sdef.get('entity')}'" if stype == "lookup" else "")
+            add(doc.problem(where, f"'{target}.{source}' is a {stype} field{detail}; it cannot fill the {ttype} field '{to}'"))
 
 
 def _expression(doc, path, source, known, problems) -> None:

@@ -93,6 +93,20 @@ class RecordService:
 
         return Personal(self)
 
+    @property
+    def conversion(self):
+        """Lead conversion: a lead becomes a customer, a contact and an opportunity."""
+        from kehu.records.conversion import Conversion
+
+        return Conversion(self)
+
+    @property
+    def drafts(self):
+        """Unsaved records for a new form: defaults, URL parameters and lookup fills."""
+        from kehu.records.drafts import Drafts
+
+        return Drafts(self)
+
     def locked(self, record: dict) -> bool:
         """Whether the record waits for approval, so the actor may not change it (admins may)."""
         return record.get("workflow_state") == "pending" and not self.actor.is_admin
@@ -586,7 +600,7 @@ class RecordService:
                 full_lines.append(full)
             children[child.name] = full_lines
             values[child.name] = full_lines
-        self.site.pm.hook.before_record_save(service=self, entity=entity, values=values, existing=existing)
+        self.site.pm.hook.before_record_save(service=self, entity=entity, values=values, existing=existing, conn=conn)
         self._formulas(entity, values)
         for name, msgs in self._validate(entity, values, existing, conn, skip=unparsed).items():
             errors.setdefault(name, []).extend(msgs)
@@ -641,8 +655,9 @@ class RecordService:
                 continue
             empty = value is None or value == "" or (fld.type == "child_table" and not value)
             if empty:
-                # a field the actor cannot edit cannot be demanded of them
-                if not ftype.computed and self.is_required(fld, values) and self.policy.can_edit_field(entity, fld.name):
+                # a field the actor cannot edit cannot be demanded of them (nor one no form edits)
+                if (not ftype.computed and not fld.get("read_only") and self.is_required(fld, values)
+                        and self.policy.can_edit_field(entity, fld.name)):
                     errors.setdefault(fld.name, []).append(self.t(f"{fld.label.en} is required.", f"请填写{fld.label.zh}。"))
                 continue
             old = (existing or {}).get(fld.name)
@@ -675,6 +690,12 @@ class RecordService:
         option = picklist.option(value)
         if option is None or (option.retired and value != old):
             errors.setdefault(fld.name, []).append(self.t("Choose one of the options.", "请从选项中选择。"))
+            return
+        keys = [o.key for o in picklist.options]
+        if fld.get("forward_only") and old in keys and keys.index(value) < keys.index(old):
+            errors.setdefault(fld.name, []).append(self.t(
+                f"{fld.label.en} cannot go back from {picklist.option(old).label.en} to {option.label.en}.",
+                f"{fld.label.zh}不能从“{picklist.option(old).label.zh}”退回到“{option.label.zh}”。"))
             return
         parent_field = fld.get("depends_on")
         if parent_field and option.parent != values.get(parent_field):

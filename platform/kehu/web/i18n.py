@@ -207,12 +207,14 @@ CATALOG: dict[str, str] = {
 
 # strings of the approval pages and of the workbench live beside their views' modules
 from kehu.web.i18n_approvals import CATALOG as _APPROVALS  # noqa: E402
+from kehu.web.i18n_sales import CATALOG as _SALES  # noqa: E402
 from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
 from kehu.web.i18n_uiperm import CATALOG as _UIPERM  # noqa: E402
 
 CATALOG.update(_APPROVALS)
 CATALOG.update(_WORKBENCH)
 CATALOG.update(_UIPERM)
+CATALOG.update(_SALES)
 
 
 def select_locale() -> str:

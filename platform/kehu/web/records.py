@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 from htmx_flask import make_response as hx_response
 from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
@@ -145,7 +145,8 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
                         url_for("records.list_view", entity=rel.entity) + "?" + urlencode(query.params())))
     history, history_more = entries_of(svc, ent, record_id, labels)  # the 360° timeline, or the history
     ctx = DisplayContext(site(), i18n.lang(), labels, ent.name)
-    actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor) for a in group or []]
+    actions = [a for group in site().pm.hook.record_actions(entity=ent, record=record, user=svc.actor, service=svc)
+               for a in group or []]
     access = access_context(svc, ent, record, access_errors)
     approval = approval_context(svc, ent, record)
     return render_template(templates("detail", ent.name), entity=ent, record=record, layout=layout, actions=actions,
@@ -257,7 +258,21 @@ def _form_context(ent, record: dict, errors=None, conflict=None, record_id=None)
     ]
     return dict(entity=ent, record=record, layout=layout, errors=errors or {}, stray_errors=stray,
                 conflict=conflict, record_id=record_id, ctx=DisplayContext(site(), i18n.lang(), labels, ent.name),
-                svc=svc, title=svc.title_of(ent, record) if record_id else None)
+                svc=svc, title=svc.title_of(ent, record) if record_id else None,
+                **(_prefill_context(ent, svc) if record_id is None else {}))
+
+
+def _prefill_context(ent, svc) -> dict:
+    """A new form opened with fields in its URL (a related list's "+ New"): the form posts
+    back to the same URL, and Cancel returns to the record it was opened from."""
+    given = svc.drafts.from_params(ent.name, request.args)
+    cancel_url = None
+    for name, value in given.items():
+        fld = ent.field(name)
+        if fld.type == "lookup" and not site().metadata.entity(fld.target).child_of:
+            cancel_url = url_for("records.detail", entity=fld.target, record_id=value)
+            break
+    return {"form_args": {name: request.args.get(name) for name in given}, "cancel_url": cancel_url}
 
 
 def render_form(ent, record, status=200, **kwargs):
@@ -297,7 +312,8 @@ def new(entity):
     svc = service()
     if request.method == "GET":
         svc.policy.require(ent, "create")  # the form is offered only to who may save it
-        return render_form(ent, svc.new_record(ent.name))
+        record, _given = svc.drafts.new(ent.name, request.args)  # "?customer=12" fills the customer
+        return render_form(ent, record)
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     try:
         record = svc.create(ent.name, data)
@@ -427,3 +443,37 @@ def lookup(entity, field):
     else:
         results = service().search_lookup(fld.target, term)
     return render_template("records/_lookup_results.html", results=results, target=request.args.get("target", ""))
+
+
+@bp.route("/<entity>/-/fill/<field>")
+def fill(entity, field):
+    """What picking record ``id`` in a lookup fills in the form (its ``fill`` in metadata), as
+    JSON ``{field: {"value": ..., "label": ...}}``: read through the record service, so only
+    what the user may see and set. ``field`` may name a child-grid column (``lines.product``)."""
+    ent = entity_or_404(entity)
+    svc = service()
+    values = svc.drafts.fill(ent.name, field, request.args.get("id"))
+    target = ent
+    child = ent.fields.get(field.partition(".")[0]) if "." in field else None
+    if child is not None and child.type == "child_table":
+        target = site().metadata.entity(child.target)
+    with site().reading() as conn:
+        labels = svc.labels_for(target, [values], list(values), conn)
+    out = {}
+    for name, value in values.items():
+        fld = target.field(name)
+        out[name] = {"value": _form_value(value)}
+        if fld.type in ("lookup", "user"):
+            out[name]["label"] = labels.get(("kehu_user" if fld.type == "user" else fld.target, value), "")
+    response = jsonify(out)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _form_value(value) -> str:
+    """A stored value as a form input holds it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return "" if value is None else str(value)

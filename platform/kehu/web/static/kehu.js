@@ -15,6 +15,7 @@
       text.value = pick.getAttribute("data-label");
       box.querySelector(".lookup-results").innerHTML = "";
       hidden.dispatchEvent(new Event("change", { bubbles: true }));
+      if (box.hasAttribute("data-fill")) { fill(box, hidden); }
       return;
     }
     var add = closest(ev.target, "[data-add-row]");
@@ -52,6 +53,57 @@
         p.hidden = p.getAttribute("data-panel") !== tab.getAttribute("data-tab");
       });
     }
+  });
+
+  // A lookup with `fill` in metadata: after a pick, ask the server what the picked record
+  // fills (its price, unit, ...) and put it into the inputs of the same row (or form) that
+  // are still empty or hold what an earlier pick filled; what the user typed is kept.
+  function fill(box, hidden) {
+    var form = closest(box, "form");
+    var name = hidden.getAttribute("name") || "";
+    var own = box.getAttribute("data-fill-field") || "";
+    var prefix = name.slice(0, name.length - own.length);
+    if (!form || !hidden.value) { return; }
+    fetch(box.getAttribute("data-fill") + "?id=" + encodeURIComponent(hidden.value),
+          { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (values) {
+        var last = null;
+        Object.keys(values).forEach(function (target) {
+          var input = form.querySelector('[name="' + prefix + target + '"]');
+          if (!input || input.type === "file") { return; }
+          var checkbox = input.type === "checkbox";
+          var current = checkbox ? String(input.checked) : input.value;
+          var filled = input.getAttribute("data-filled");
+          if (filled === null ? (current !== "" && !checkbox) : current !== filled) { return; }
+          var item = values[target];
+          if (checkbox) { input.checked = item.value === "true"; } else { input.value = item.value; }
+          input.setAttribute("data-filled", item.value);
+          var lookup = closest(input, "[data-lookup]");
+          var text = lookup && lookup.querySelector("input[type=search]");
+          if (text && item.label !== undefined) { text.value = item.label; }
+          last = input;
+        });
+        if (last) { last.dispatchEvent(new Event("change", { bubbles: true })); }
+      });
+  }
+
+  // Parts of a form shown only for one choice: data-when="name=value" (a radio or checkbox).
+  function applyWhen(form) {
+    form.querySelectorAll("[data-when]").forEach(function (el) {
+      var rule = el.getAttribute("data-when").split("=");
+      var chosen = form.querySelector('[name="' + rule[0] + '"]:checked');
+      el.hidden = !(chosen && chosen.value === rule[1]);
+    });
+  }
+  document.addEventListener("change", function (ev) {
+    var form = closest(ev.target, "form");
+    if (form && form.querySelector("[data-when]")) { applyWhen(form); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("[data-when]")) { applyWhen(form); }
+    });
   });
 
   // "Select all" on a list ticks every row's checkbox of the same name.
