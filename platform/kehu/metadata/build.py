@@ -7,7 +7,7 @@ from types import MappingProxyType
 from kehu.metadata.documents import Document
 from kehu.metadata.merge import Merged
 from kehu.metadata.model import (
-    Entity, Field, Label, Layout, Metadata, Option, Pack, Picklist, Related, Role, Rule, Section, Workflow, freeze,
+    Assignment, Entity, Field, Label, Layout, Metadata, Option, Pack, Picklist, Related, Role, Rule, Section, Workflow, freeze,
 )
 
 _SYSTEM = {
@@ -104,4 +104,5 @@ def build(merged: Merged, packs: list[list[Document]], version: str) -> Metadata
             for n, raw in merged.roles.items()
         }),
         workflows=MappingProxyType({n: Workflow.from_raw(raw) for n, raw in merged.workflows.items()}),
+        assignments=MappingProxyType({n: Assignment.from_raw(raw) for n, raw in merged.assignments.items()}),
     )
