@@ -26,6 +26,9 @@ def make_plugin_manager(extra_plugins=()) -> pluggy.PluginManager:
     pm = pluggy.PluginManager("kehu")
     pm.add_hookspecs(hookspecs)
     pm.register(DefaultFieldTypes(), name="kehu.default_field_types")
+    from kehu.records.dispatch import DefaultDispatch
+
+    pm.register(DefaultDispatch(), name="kehu.default_dispatch")
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins:
         pm.register(plugin)
