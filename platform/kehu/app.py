@@ -77,7 +77,7 @@ def create_app(settings: dict | None = None) -> Flask:
     login = LoginManager(app)
     login.login_view = "auth.login"
 
-    from kehu.web import admin, approvals, auth, errors, export, ownership, pages, records, team, workbench
+    from kehu.web import admin, approvals, auth, dispatch, errors, export, ownership, pages, records, team, workbench
 
     login.user_loader(auth.load_user)
     login.unauthorized_handler(auth.unauthorized)
@@ -90,6 +90,7 @@ def create_app(settings: dict | None = None) -> Flask:
     app.register_blueprint(team.bp)
     app.register_blueprint(approvals.bp)
     app.register_blueprint(workbench.bp)
+    app.register_blueprint(dispatch.bp)
     errors.register(app)
     pages.register_template_helpers(app)
     site.pm.hook.register_blueprints(app=app)
