@@ -549,3 +549,64 @@ def test_feedback_routed_to_a_department_reaches_its_manager_and_handler(org):
     assert org.svc("com").get("feedback", feedback["id"])["subject"] == "发票开错"
     reasons = {r["action"]: r["reason"] for r in org.svc("admin").ownership.explain("feedback", feedback["id"], org.ids["com"])}
     assert "manage the department named in 'Routed to'" in reasons["write"]
+
+
+# ======================================================== 5. on the demo organisation
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from kehu.demo import load_demo
+    from kehu_testing import fresh_database, real_packs
+
+    folder = tmp_path_factory.mktemp("demo")
+    with fresh_database(folder) as url:
+        site = make_site(url, folder, real_packs())
+        try:
+            load_demo(site, scale=0.02)
+            yield site
+        finally:
+            site.engine.dispose()
+
+
+def demo_svc(site, username):
+    return site.records(site.actor(site.authenticate(username, "kehu2026")), "zh")
+
+
+def test_the_demo_dispatches_requests_by_the_rules_and_leaves_some_for_the_board(demo):
+    manager = demo_svc(demo, "zhoujie")
+    engineers = {name: demo.authenticate(name, "kehu2026")["id"] for name in ("wuhao", "sunpeng")}
+    for name, uid in engineers.items():  # each has requests assigned, and reads them without owning them
+        theirs = demo_svc(demo, name).list("service_request", ListQuery(per_page=200), ["engineer", "owner"]).rows
+        assigned = [r for r in theirs if r["engineer"] == uid]
+        assert assigned and any(r["owner"] != uid for r in assigned), name
+    audit = demo.tables.audit
+    with demo.reading() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(audit).where(audit.c.action == "dispatch")).scalar_one() > 0
+    rows, _labels = manager.dispatch.unassigned("service_request", ["subject", "type", "priority"])
+    assert rows and {r["type"] for r in rows} <= {"consultation", "training", "other"}  # nobody is skilled in these
+    unassigned_notes = [n for n in manager.personal.notifications(50) if n["kind"] == "unassigned"]
+    assert {n["record_id"] for n in unassigned_notes} >= {r["id"] for r in rows}
+    skills = manager.dispatch.attributes(engineers.values())
+    assert skills[engineers["wuhao"]]["skill"] >= {"repair"} and skills[engineers["sunpeng"]]["skill"] >= {"repair"}
+
+
+def test_demo_feedback_reaches_the_routed_department_s_manager_and_its_handler(demo):
+    """Each demo feedback is routed to a department by its code: that department's manager
+    (e.g. 孙丽 for 'sales', 周敏 for 'finance') reads it and may work it, whatever their roles
+    say about feedback; its handler reads it too."""
+    admin = demo_svc(demo, "admin")
+    every = admin.list("feedback", ListQuery(per_page=500), ["department", "handler"]).rows
+    d = demo.tables.departments
+    with demo.reading() as c:
+        managers = dict(c.execute(sa.select(d.c.code, d.c.manager_id).where(d.c.manager_id.is_not(None))).all())
+    feedback = demo.metadata.entity("feedback")
+    routed = [r for r in every if r["department"] in managers]
+    assert routed
+    for row in routed:
+        manager = demo.records(demo.actor(demo.user(managers[row["department"]])), "zh")
+        assert manager.get("feedback", row["id"])["id"] == row["id"]
+        assert manager.policy.can(feedback, "write", {"id": row["id"]})
+    handled = [r for r in every if r["handler"] is not None]
+    assert handled
+    for row in handled:
+        svc = demo.records(demo.actor(demo.user(row["handler"])), "zh")
+        assert svc.get("feedback", row["id"])["id"] == row["id"]
