@@ -16,7 +16,8 @@ from kehu import create_app
 from kehu.errors import Conflict, Forbidden, Locked, NotFound, RecordInvalid
 from kehu.org import OrgService
 from kehu.records.query import ListQuery
-from kehu_testing import Client, Soup, make_site, soup, write
+from kehu.demo import load_demo
+from kehu_testing import Client, Soup, fresh_database, make_site, real_packs, soup, write
 
 PASSWORD = "pw-secret-123"
 
@@ -554,9 +555,6 @@ def test_feedback_routed_to_a_department_reaches_its_manager_and_handler(org):
 # ======================================================== 5. on the demo organisation
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from kehu.demo import load_demo
-    from kehu_testing import fresh_database, real_packs
-
     folder = tmp_path_factory.mktemp("demo")
     with fresh_database(folder) as url:
         site = make_site(url, folder, real_packs())

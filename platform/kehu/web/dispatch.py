@@ -9,8 +9,8 @@ place; without JavaScript the form posts and the page reloads.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from htmx_flask import make_response as hx_response
 
 from kehu.errors import Conflict, Forbidden, Locked, RecordInvalid
@@ -35,9 +35,6 @@ def _helpers():
 
 def _dispatch_entities() -> list:
     """The entities the signed-in user may dispatch (the top bar links the board when any)."""
-    from flask import g
-    from flask_login import current_user
-
     if not current_user.is_authenticated:
         return []
     if "kehu_dispatch_entities" not in g:
