@@ -502,6 +502,11 @@ def test_the_menu_links_the_board_for_those_who_may_dispatch(org):
     page = soup(zh.get("/-/dispatch/service_request/"))
     assert page.text("h1").startswith("派工台") and page.text(link) == "派工"
     assert "未完成工作量" in page.text("#load h2")
+    # the it_service pack's repair orders have a board of their own, a tab away
+    tabs = [a.get_text(strip=True) for a in page["nav.tabs-nav a"]]
+    assert tabs == ["服务请求", "维修单"]
+    repairs = soup(zh.get("/-/dispatch/repair_order/"))
+    assert repairs.text("h1").startswith("派工台") and repairs["#load"]
 
 
 def test_regions_and_skills_are_kept_by_admins_and_the_engineers_manager(org):
