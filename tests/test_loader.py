@@ -141,13 +141,13 @@ def test_unknown_yaml_tag_is_one_line_at_its_line(work):
 def test_missing_kind(work):
     write(work, "base/metadata/entities/thing.yaml", "name: thing\nlabel: {en: T, zh: T}\n")
     assert problems([work / "base"]) == [
-        "base/metadata/entities/thing.yaml:1: kind: missing 'kind'; one of: pack, entity, picklist, layout, role, workflow, module."]
+        "base/metadata/entities/thing.yaml:1: kind: missing 'kind'; one of: pack, entity, picklist, layout, role, workflow, module, assignment."]
 
 
 def test_unknown_kind_with_hint(work):
     write(work, "base/metadata/entities/thing.yaml", "name: thing\nkind: entitty\n")
     assert problems([work / "base"]) == [
-        "base/metadata/entities/thing.yaml:2: kind: unknown kind 'entitty'; one of: pack, entity, picklist, layout, role, workflow, module."
+        "base/metadata/entities/thing.yaml:2: kind: unknown kind 'entitty'; one of: pack, entity, picklist, layout, role, workflow, module, assignment."
         " Did you mean 'entity'?"]
 
 
@@ -421,7 +421,7 @@ def test_same_field_defined_differently_names_both_files(work):
     assert found == [
         f"extra/metadata/entities/account.yaml:{line_of(path, 'type: text')}: fields.employees.type: "
         "field 'account.employees' is defined differently in base/metadata/entities/account.yaml (type: 'integer'); "
-        "a later pack may only change default, help, label, required, required_if, visible_if"]
+        "a later pack may only change default, grants, grants_manager, help, label, required, required_if, visible_if"]
 
 
 def test_lookup_target_cannot_change_in_a_later_pack(work):

@@ -57,6 +57,25 @@ def role_documents(pack_dirs) -> dict[str, dict]:
     return roles
 
 
+def granting_fields(pack_dirs) -> dict[str, dict[str, tuple[str, set[str]]]]:
+    """Per entity, the fields that grant access, read from the entity YAML files as
+    docs/permissions.md describes them: field -> (``grants`` or ``grants_manager``, actions),
+    where write includes read. A later pack's document may add the key to a field."""
+    found: dict[str, dict[str, tuple[str, set[str]]]] = {}
+    for pack in pack_dirs:
+        root = Path(pack) / "metadata"
+        for path in sorted(root.rglob("*.yaml")) if root.is_dir() else ():
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(doc, dict) or doc.get("kind") != "entity":
+                continue
+            for fname, fdef in (doc.get("fields") or {}).items():
+                for key in ("grants", "grants_manager"):
+                    if fdef.get(key):
+                        actions = set(fdef[key]) | ({"read"} if "write" in fdef[key] else set())
+                        found.setdefault(doc["name"], {})[fname] = (key, actions)
+    return found
+
+
 @dataclass
 class Model:
     """Who is who and what exists, kept by the test as it builds the site."""
@@ -69,6 +88,9 @@ class Model:
     records: dict[str, dict[int, int]] = field(default_factory=dict)      # entity -> live id -> owner
     deleted: dict[str, set[int]] = field(default_factory=dict)
     shares: list[tuple[str, int, str, int, str]] = field(default_factory=list)  # entity, id, kind, principal, access
+    grants: dict[str, dict[str, tuple[str, set[str]]]] = field(default_factory=dict)  # granting fields per entity
+    values: dict[str, dict[int, dict[str, object]]] = field(default_factory=dict)  # entity -> id -> granting field values
+    managed: dict[int, set[str]] = field(default_factory=dict)  # user -> codes of the departments they manage
 
     def level(self, user: int, entity: str, action: str) -> str:
         """The widest level the user's roles give; a role's entry for the entity decides,
@@ -120,10 +142,26 @@ class Model:
                 return True
         return False
 
+    def granted(self, user: int, entity: str, record_id: int, action: str) -> bool:
+        """A granting field names the user (``grants``) or a department they manage
+        (``grants_manager``); an export reaches what they so read if their roles export at all."""
+        if action == "export" and self.level(user, entity, "export") != "none":
+            action = "read"
+        values = self.values.get(entity, {}).get(record_id, {})
+        for fname, (key, actions) in self.grants.get(entity, {}).items():
+            if action not in actions or values.get(fname) is None:
+                continue
+            if key == "grants" and values[fname] == user:
+                return True
+            if key == "grants_manager" and values[fname] in self.managed.get(user, set()):
+                return True
+        return False
+
     def expected(self, user: int, entity: str, action: str) -> set[int]:
         level = self.level(user, entity, action)
         return {rid for rid, owner in self.records.get(entity, {}).items()
-                if self.reaches_owner(user, level, owner) or self.shared_with(user, entity, rid, action)}
+                if self.reaches_owner(user, level, owner) or self.shared_with(user, entity, rid, action)
+                or self.granted(user, entity, rid, action)}
 
 
 def service_for(site, user_id, lang="en"):
@@ -220,7 +258,7 @@ def build_world(site, packs) -> World:
     admin_id = site.create_user("admin", PASSWORD, "管理员", is_admin=True, locale="en")
     admin = service_for(site, admin_id)
     org = OrgService(site, admin.actor, "en")
-    model = Model(role_documents(packs))
+    model = Model(role_documents(packs), grants=granting_fields(packs))
     depts: dict[str, int] = {}
     for key, name, parent in DEPARTMENTS:
         depts[key] = org.create_department(name, parent_id=depts[parent] if parent else None)
@@ -270,6 +308,25 @@ def build_world(site, packs) -> World:
         rid = owned(entity, owner)
         admin.ownership.share(entity, rid, kind, principal, access)
         model.shares.append((entity, rid, kind, principal, access))
+
+    # fields that grant access: assigned engineers, a feedback handler, and feedback routed to
+    # a department (its code 'sales', managed by the director) -- beside what the repair
+    # orders' dispatch rule assigned when they were created
+    org.update_department(depts["sales_division"], name="销售事业部", name_en=None, parent_id=depts["gm_office"],
+                          manager_id=users["director"], code="sales")
+    model.managed[users["director"]] = {"sales"}
+    for entity, owner, fname, assignee in (
+        ("service_request", "rep1a", "engineer", "engineer"), ("service_request", "service_mgr", "engineer", "hybrid"),
+        ("service_request", "gm", "engineer", "rep2"), ("feedback", "rep2", "handler", "marketer"),
+        ("feedback", "gm", "handler", "engineer"), ("repair_order", "product_owner", "engineer", "rep1b"),
+    ):
+        rid = owned(entity, owner)
+        record = admin.get(entity, rid)
+        admin.update(entity, rid, {fname: users[assignee]}, record["row_version"])
+    for entity, fields in model.grants.items():
+        for rid in model.records.get(entity, {}):
+            record = admin.get(entity, rid)
+            model.values.setdefault(entity, {})[rid] = {f: record.get(f) for f in fields}
     return World(site, model, users, depts, team)
 
 
@@ -294,6 +351,13 @@ def test_the_world_is_what_the_matrix_assumes(world):
         model.shared_with(c[0], c[1], rid, c[2]) and not model.reaches_owner(c[0], model.level(*c), owner)
         for rid, owner in model.records[c[1]].items())]
     assert {kind for _e, _r, kind, _p, _a in model.shares} == {"user", "team", "department"} and len(by_share) >= 8
+    # and granting fields that reach past a level: the engineer field, the handler, the routed department
+    by_field = {(c[1], c[2]) for c in cases if any(
+        model.granted(c[0], c[1], rid, c[2]) and not model.reaches_owner(c[0], model.level(*c), owner)
+        and not model.shared_with(c[0], c[1], rid, c[2]) for rid, owner in model.records[c[1]].items())}
+    assert {("service_request", "read"), ("service_request", "write"), ("feedback", "read"), ("feedback", "write"),
+            ("repair_order", "read"), ("repair_order", "write")} <= by_field
+    assert {key for fields in model.grants.values() for key, _a in fields.values()} == {"grants", "grants_manager"}
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -375,29 +439,38 @@ def organisations(draw):
         st.integers(0, len(owners) - 1), st.sampled_from(("user", "team", "department")),
         st.integers(0, 5), st.sampled_from(("read", "write"))), max_size=6))
     binned = draw(st.sets(st.integers(0, len(owners) - 1), max_size=2))
-    return parents, users, owners, shares, binned
+    # granting fields: an account manager (a user, now and then) and a department the account is
+    # routed to, whose manager (a user, now and then) may read it
+    managers = [draw(st.sampled_from([None, *range(len(users))])) for _ in range(n_depts)]
+    assignees = [draw(st.sampled_from([None, None, *range(len(users))])) for _ in owners]
+    routes = [draw(st.sampled_from([None, *range(n_depts)])) for _ in owners]
+    return parents, users, owners, shares, binned, (managers, assignees, routes)
+
+
+GRANTS_PACK = Path(__file__).parent / "fixture_grants_pack"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(organisations())
 def test_random_organisations_match_brute_force(scenario):
-    parents, users, owners, shares, binned = scenario
+    parents, users, owners, shares, binned, granted = scenario
     with tempfile.TemporaryDirectory() as folder, fresh_database(folder) as url:
-        site = make_site(url, Path(folder))
+        site = make_site(url, Path(folder), [FIXTURE_PACK, GRANTS_PACK])
         try:
-            check_organisation(site, parents, users, owners, shares, binned)
+            check_organisation(site, parents, users, owners, shares, binned, granted)
         finally:
             site.engine.dispose()
 
 
-def check_organisation(site, parents, users, owners, shares, binned):
-    model = Model(role_documents([FIXTURE_PACK]))
+def check_organisation(site, parents, users, owners, shares, binned, granted=((), (), ())):
+    managers, assignees, routes = granted
+    model = Model(role_documents([FIXTURE_PACK]), grants=granting_fields([FIXTURE_PACK, GRANTS_PACK]))
     admin_id = site.create_user("admin", PASSWORD, "管理员", is_admin=True)
     admin = service_for(site, admin_id)
     org = OrgService(site, admin.actor)
     depts: list[int] = []
     for i, parent in enumerate(parents):
-        depts.append(org.create_department(f"部门{i}", parent_id=depts[parent] if parent is not None else None))
+        depts.append(org.create_department(f"部门{i}", parent_id=depts[parent] if parent is not None else None, code=f"d{i}"))
         model.parents[depts[-1]] = depts[parent] if parent is not None else None
     teams = [org.create_team(f"团队{i}") for i in range(2)]
     user_ids: list[int] = []
@@ -410,9 +483,21 @@ def check_organisation(site, parents, users, owners, shares, binned):
         model.user_dept[uid] = depts[spec["dept"]] if spec["dept"] is not None else None
         model.user_teams[uid] = {teams[t] for t in spec["teams"]}
     everyone = user_ids + [admin_id]
+    for i, manager in enumerate(managers):
+        if manager is not None:
+            org.update_department(depts[i], name=f"部门{i}", name_en=None, parent_id=model.parents[depts[i]],
+                                  manager_id=user_ids[manager], code=f"d{i}")
+            model.managed.setdefault(user_ids[manager], set()).add(f"d{i}")
     records: list[int] = []
+    lines: dict[int, int] = {}  # account -> its line (owned by the admin who wrote it)
     for i, owner in enumerate(owners):
-        records.append(admin.create("account", {"name": f"客户{i}"})["id"])
+        assignee = user_ids[assignees[i]] if i < len(assignees) and assignees[i] is not None else None
+        route = f"d{routes[i]}" if i < len(routes) and routes[i] is not None else None
+        created = admin.create("account", {"name": f"客户{i}", "owner_user": assignee, "routed_to": route,
+                                           "lines": [{"item": f"明细{i}"}]})
+        records.append(created["id"])
+        lines[created["id"]] = created["lines"][0]["id"]
+        model.values.setdefault("account", {})[created["id"]] = {"owner_user": assignee, "routed_to": route}
         if everyone[owner] != admin_id:
             admin.ownership.assign("account", [records[-1]], everyone[owner])
     for index, kind, principal, access in shares:
@@ -436,6 +521,12 @@ def check_organisation(site, parents, users, owners, shares, binned):
         live = set(model.records["account"])
         writable = {rid for rid in live if svc.policy.can(account, "write", {"id": rid})}
         assert writable == model.expected(uid, "account", "write"), (uid, model)
+        # lines follow their account: readable (writable) through it, or by the line's own level
+        for action in ("read", "write"):
+            by_level = model.reaches_owner(uid, model.level(uid, "account_line", action), admin_id)  # the admin's lines
+            through = model.expected(uid, "account", action)
+            want = {line for rid, line in lines.items() if by_level or rid in through}
+            assert ids_by_predicate(svc, "account_line", action) == want, (uid, action, model)
 
 
 # ============================================================ 3. the pages (fixture pack)

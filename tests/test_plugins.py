@@ -27,6 +27,7 @@ class Upper(Text):
 class Everything:
     def __init__(self):
         self.saved = []
+        self.in_transaction = []
         self.events = []
 
     @hookspecs.hookimpl
@@ -51,8 +52,9 @@ class Everything:
             values["status"] = "set by plugin"
 
     @hookspecs.hookimpl
-    def after_record_save(self, service, entity, record, created):
+    def after_record_save(self, service, entity, record, created, conn):
         self.saved.append((entity.name, record["id"], created))
+        self.in_transaction.append(conn.in_transaction())  # the save's own connection, mid-transaction
 
     @hookspecs.hookimpl
     def before_record_delete(self, service, entity, record):
@@ -107,6 +109,7 @@ def test_save_hooks_adjust_refuse_and_observe(plugin_app):
     assert plugin_app.plugin.saved == [("account", record["id"], True)]
     svc.update("account", record["id"], {"employees": "3"}, record["row_version"])
     assert plugin_app.plugin.saved[-1] == ("account", record["id"], False)
+    assert plugin_app.plugin.in_transaction == [True, True]
     with pytest.raises(RecordInvalid) as refused:
         svc.create("account", {"name": "forbidden"})
     assert refused.value.errors == {"name": ["This name is not allowed by a plugin."]}

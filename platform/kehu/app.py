@@ -79,7 +79,7 @@ def create_app(settings: dict | None = None) -> Flask:
     login = LoginManager(app)
     login.login_view = "auth.login"
 
-    from kehu.web import admin, approvals, auth, errors, export, ownership, pages, records, sales, team, timeline, workbench
+    from kehu.web import admin, approvals, auth, dispatch, errors, export, ownership, pages, records, sales, team, timeline, workbench
 
     login.user_loader(auth.load_user)
     login.unauthorized_handler(auth.unauthorized)
@@ -94,6 +94,7 @@ def create_app(settings: dict | None = None) -> Flask:
     app.register_blueprint(workbench.bp)
     app.register_blueprint(timeline.bp)
     app.register_blueprint(sales.bp)
+    app.register_blueprint(dispatch.bp)
     errors.register(app)
     pages.register_template_helpers(app)
     site.pm.hook.register_blueprints(app=app)

@@ -880,6 +880,11 @@ KNOWLEDGE_PRODUCT = (
      "<li>0x803F7001：未找到有效许可证，确认版本与密钥一致。</li></ul>"),
 )
 
+# the service requests reported in the last days (dispatched by the rules when the demo loads)
+FRESH_TYPES = ("repair", "consultation", "installation", "training", "maintenance", "other", "inspection", "repair")
+FRESH_PRIORITIES = ("urgent", "normal", "high", "normal", "low", "high", "normal", "urgent", "normal")
+
+
 def load_demo(site, *, scale: float = 1.0, seed: int = 2026, progress=None) -> list[tuple[str, str, str]]:
     """Fill an empty site with demo data; return the logins created as (username, password, description).
 
@@ -1073,6 +1078,7 @@ class _DemoLoader:
         self.report()
         with self.stage() as c:
             self.load_activities(c)
+        self.load_skills()
         with self.stage() as c:
             self.load_service(c)
         with self.stage() as c:
@@ -1774,19 +1780,55 @@ class _DemoLoader:
             self.create(owner, "activity", data, c)
 
     # -------------------------------------------------------------- service
+    # what each engineer is skilled in (matched with a request's type by the dispatch rules);
+    # nobody takes consultations, training or "other": those wait on the dispatch board
+    SKILLS = {"wuhao": ("repair", "installation", "inspection"), "sunpeng": ("repair", "maintenance", "installation")}
+
+    def load_skills(self) -> None:
+        """Engineers' skills, kept by the service manager on the dispatch board."""
+        assignment = self.meta.assignment_for("service_request")
+        if assignment is None or "skill" not in assignment.attributes():
+            return
+        keys = self.meta.picklists[self.meta.entity("service_request").field(assignment.attributes()["skill"]).picklist].keys()
+        manager = (self.users_of("service_manager") or ["admin"])[0]
+        for username, skills in self.SKILLS.items():
+            if username in self.user_ids:
+                self.svc[manager].dispatch.set_attributes("service_request", self.user_ids[username], "skill",
+                                                          [k for k in skills if k in keys])
+
+    def quiet_closed_work(self, c) -> None:
+        """The demo's history was typed in at once: notifications that someone was named on a
+        request, repair or feedback long closed would only bury the live ones, so they are read."""
+        n = self.site.tables.notification
+        for entity, field, final in (("service_request", "status", ("resolved", "closed")),
+                                     ("repair_order", "status", ("delivered",)),
+                                     ("feedback", "status", ("replied", "closed"))):
+            if not self.has(entity, field):
+                continue
+            table = self.site.tables[entity]
+            closed = sa.select(table.c.id).where(table.c[field].in_(final))
+            c.execute(sa.update(n).where(n.c.kind == "assigned", n.c.entity == entity, n.c.record_id.in_(closed),
+                                         n.c.read_at.is_(None)).values(read_at=ANCHOR_TIME))
+
     def load_service(self, c) -> None:
         rng = self.rng
         engineers = self.users_of("engineer") or self.users_of("service_manager") or ["admin"]
         service_staff = self.users_of("service_manager", "engineer") or ["admin"]
+        dispatched = self.meta.assignment_for("service_request") is not None
         hardware = [p for p in self.products if not p["cat"].startswith(("SVC", "SW", "NET-OPT", "OFF-SUP"))] or self.products
         repair_requests = []
-        for _ in range(self.count("service_request")):
+        total = self.count("service_request")
+        just_in = max(6, total // 25)  # the last ones came in the last days: the dispatch rules' work
+        for i in range(total):
+            fresh = i - (total - just_in)
             cust = rng.choice(self.customers)
             stype = self.weighted((("repair", 40), ("installation", 18), ("maintenance", 12), ("consultation", 12),
                                    ("inspection", 8), ("training", 5), ("other", 5)))
+            if fresh >= 0:  # every kind of request: some find a skilled engineer, some wait on the board
+                stype = self.option("service_request_type", FRESH_TYPES[fresh % len(FRESH_TYPES)]) or stype
             product = rng.choice(hardware) if rng.random() < 0.8 else None
             subject = rng.choice(SR_SUBJECTS[stype]).format(product=product["name"] if product else "设备")
-            reported = self.moment(-150, 0)
+            reported = self.moment(-150, 0) if fresh < 0 else self.moment(-3, 0)
             age = (ANCHOR_TIME - reported).days
             if age > 30:
                 status = self.weighted((("closed", 70), ("resolved", 25), ("waiting_customer", 5)))
@@ -1795,7 +1837,13 @@ class _DemoLoader:
             else:
                 status = self.weighted((("new", 25), ("assigned", 30), ("in_progress", 35), ("resolved", 10)))
             priority = self.weighted((("normal", 55), ("high", 25), ("urgent", 8), ("low", 12)))
+            if fresh >= 0:
+                status, priority = "new", FRESH_PRIORITIES[fresh % len(FRESH_PRIORITIES)]
             engineer = rng.choice(engineers) if status != "new" else None
+            if dispatched and status in ("new", "assigned"):
+                # reported lately and not started: the dispatch rules choose the engineer (or
+                # leave it on the board for the service manager)
+                status, engineer = "new", None
             due = reported + dt.timedelta(hours={"urgent": 4, "high": 8, "normal": 48, "low": 120}[priority])
             resolved = None
             if status in ("resolved", "closed"):
@@ -1823,13 +1871,17 @@ class _DemoLoader:
                 "solution": SOLUTIONS.get(stype, SOLUTIONS["other"]).format(part=rng.choice(parts)[0]) if resolved else None,
                 "work_log": logs,
             }
-            owner = engineer if engineer and rng.random() < 0.5 else rng.choice(service_staff)
+            # the service desk (the service manager) or the customer's sales rep records a request:
+            # engineers may not set a request's customer
+            desk = self.users_of("service_manager") or service_staff
+            owner = cust["owner"] if cust.get("owner") in self.svc and rng.random() < 0.25 else rng.choice(desk)
             rec = self.create(owner, "service_request", data, c)
             if stype == "repair" and product:
-                repair_requests.append((rec["id"], cust, product, reported, owner))
+                repair_requests.append((rec["id"], cust, product, reported, engineer or desk[0]))
         if self.has("repair_order"):
             self.load_repairs(c, repair_requests, engineers, service_staff)
         self.load_feedback(c)
+        self.quiet_closed_work(c)
 
     def serial(self, brand: str) -> str:
         alnum = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -1881,7 +1933,7 @@ class _DemoLoader:
                 "parts": parts,
                 "delivered_at": self.later(received, rng.randint(1, 14)) if status == "delivered" else None,
             }
-            # a repair order opened from a service request is opened by whoever owns that request
+            # a repair order opened from a service request is opened by its engineer (or the service desk)
             self.create(request_owner or engineer or rng.choice(service_staff), "repair_order", data, c)
 
     def load_feedback(self, c) -> None:

@@ -30,8 +30,9 @@ def before_record_save(service, entity, values, existing, conn):
 
 
 @hookspec
-def after_record_save(service, entity, record, created):
-    """React after a record was saved, inside the same transaction."""
+def after_record_save(service, entity, record, created, conn):
+    """React after a record was saved, inside the same transaction (``conn``); changes made to
+    ``record`` (a dict) are what the caller gets back."""
 
 
 @hookspec

@@ -59,6 +59,9 @@ def make_plugin_manager(extra_plugins=()) -> pluggy.PluginManager:
     pm.register(DefaultFieldTypes(), name="kehu.default_field_types")
     pm.register(DefaultSaveRules(), name="kehu.default_save_rules")
     pm.register(DefaultRecordActions(), name="kehu.default_record_actions")
+    from kehu.records.dispatch import DefaultDispatch
+
+    pm.register(DefaultDispatch(), name="kehu.default_dispatch")
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins:
         pm.register(plugin)

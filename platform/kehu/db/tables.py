@@ -110,7 +110,19 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("retired_at", sa.DateTime, nullable=False),
     )
     return {t.name: t for t in (users, departments, teams, team_members, user_roles, shares, audit,
-                                history, counters, meta, retired, *workflow_tables(md))}
+                                history, counters, meta, retired, *workflow_tables(md), *dispatch_tables(md))}
+
+
+def dispatch_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    """Users' attributes that assignment rules match (a region, a skill): one row per value."""
+    attributes = sa.Table(
+        "kehu_user_attribute", md,
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("attribute", sa.String(40), primary_key=True),
+        sa.Column("value", sa.String(64), primary_key=True),
+        sa.Index("ix_kehu_user_attribute_value", "attribute", "value"),
+    )
+    return (attributes,)
 
 
 def workflow_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
@@ -258,6 +270,8 @@ def entity_table(md: sa.MetaData, entity: Entity, field_types, filters: tuple[st
     table = sa.Table(entity.name, md, *columns)
     leading = {index["fields"][0] for index in entity.indexes}
     single = ["owner", "created_at", "deleted_at"] + [f.name for f in entity.user_fields() if f.type == "lookup"]
+    # a field that grants access is part of every permission predicate ("… OR engineer = :me")
+    single += [f.name for f in entity.granting_fields()]
     single += [name for name in filters if name in entity.fields and entity.fields[name].type in FILTER_INDEX_TYPES
                and field_types[entity.fields[name].type].stored]
     for name in dict.fromkeys(single):

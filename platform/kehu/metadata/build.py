@@ -7,7 +7,8 @@ from types import MappingProxyType
 from kehu.metadata.documents import Document
 from kehu.metadata.merge import Merged
 from kehu.metadata.model import (
-    Entity, Field, Label, Layout, Metadata, Module, Option, Pack, Picklist, Related, Role, Rule, Section, TimelineSource, Workflow, freeze,
+    Assignment, Entity, Field, Label, Layout, Metadata, Module, Option, Pack, Picklist, Related, Role, Rule, Section,
+    TimelineSource, Workflow, freeze,
 )
 
 _SYSTEM = {
@@ -126,4 +127,5 @@ def build(merged: Merged, packs: list[list[Document]], version: str) -> Metadata
             n: Module(n, Label.of(raw.get("label"), n), raw.get("order", 100), raw.get("icon"))
             for n, raw in merged.modules.items()
         }),
+        assignments=MappingProxyType({n: Assignment.from_raw(raw) for n, raw in merged.assignments.items()}),
     )

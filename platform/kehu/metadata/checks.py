@@ -16,6 +16,7 @@ Rules:
   lookup of the related entity that points here; timeline sources too (the only one, or the
   one named), with a date or datetime field and a picklist status;
 - roles name existing entities and fields;
+- fields that grant access and assignment documents: see :mod:`kehu.metadata.dispatch_checks`;
 - workflows run on an existing top-level entity, their conditions parse and read only its
   fields, approver rules name existing roles and user or department fields, and the values
   they set are fields that can be set, with valid picklist keys;
@@ -42,16 +43,21 @@ RESERVED_ENTITIES = {
 COMMON_PROPS = {
     "type", "label", "help", "required", "required_if", "visible_if", "read_only", "filterable",
     "renamed_from", "default", "unique",
+    "grants", "grants_manager",  # on which types: kehu.metadata.dispatch_checks
 }
 
 
 def check(packs: list[list[Document]], merged: Merged, field_types: Mapping, problems: list[Problem]) -> None:
+    from kehu.metadata import dispatch_checks  # granting fields and assignments (it imports helpers from here)
+
     for docs in packs:
         for doc in docs:
             checker = {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role,
-                       "workflow": _workflow, "module": _module}.get(doc.kind)
+                       "workflow": _workflow, "module": _module, "assignment": dispatch_checks.assignment}.get(doc.kind)
             if checker:
                 checker(doc, merged, field_types, problems)
+            if doc.kind == "entity":
+                dispatch_checks.grants(doc, merged, field_types, problems)
 
 
 def _module(doc: Document, merged: Merged, field_types, problems: list[Problem]) -> None:

@@ -24,7 +24,7 @@ from kehu.metadata.documents import Document, read_document
 from kehu.metadata.model import Metadata
 from kehu.metadata.problems import MetadataError, Problem, did_you_mean
 
-KINDS = ("pack", "entity", "picklist", "layout", "role", "workflow", "module")
+KINDS = ("pack", "entity", "picklist", "layout", "role", "workflow", "module", "assignment")
 DOC_FOLDERS = ("metadata", "layouts", "workflows")
 SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -16,7 +16,7 @@ from typing import Any
 from kehu.metadata.documents import Document
 from kehu.metadata.problems import Problem, did_you_mean
 
-FIELD_OVERRIDABLE = {"label", "help", "default", "required", "required_if", "visible_if"}
+FIELD_OVERRIDABLE = {"label", "help", "default", "required", "required_if", "visible_if", "grants", "grants_manager"}
 ENTITY_OVERRIDABLE = {"label", "plural_label", "nav_order", "icon", "module", "search_fields", "default_sort", "title_field"}
 
 
@@ -36,6 +36,9 @@ class Merged:
     step_docs: dict[tuple[str, str], Document] = field(default_factory=dict)
     modules: dict[str, dict] = field(default_factory=dict)
     module_docs: dict[str, Document] = field(default_factory=dict)
+    assignments: dict[str, dict] = field(default_factory=dict)
+    assignment_docs: dict[str, Document] = field(default_factory=dict)
+    assignment_rule_docs: dict[tuple[str, str], Document] = field(default_factory=dict)
     manifests: list[Document] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -47,6 +50,7 @@ class Merged:
             "roles": self.roles,
             "workflows": self.workflows,
             "modules": self.modules,
+            "assignments": self.assignments,
         }
 
 
@@ -65,7 +69,7 @@ def merge(packs: list[list[Document]], problems: list[Problem]) -> Merged:
                 continue
             seen_here[key] = doc
             {"entity": _entity, "picklist": _picklist, "layout": _layout, "role": _role, "workflow": _workflow,
-             "module": _module}[kind](out, doc, problems)
+             "module": _module, "assignment": _assignment}[kind](out, doc, problems)
     return out
 
 
@@ -254,3 +258,44 @@ def _workflow(out: Merged, doc: Document, problems: list[Problem]) -> None:
             continue
         others.insert(at + 1, existing)
         steps[:] = others
+
+
+ASSIGNMENT_OVERRIDABLE = {"label", "description", "owner", "open", "urgency", "since", "set", "notify"}
+
+
+def _assignment(out: Merged, doc: Document, problems: list[Problem]) -> None:
+    """Like a workflow's steps: a later pack may change the presentation and behaviour
+    properties, change a rule by naming it, and add rules (placed ``after`` a named one, else
+    at the end). The entity and the field it sets never change."""
+    data = doc.data
+    name = data["name"]
+    if name not in out.assignments:
+        out.assignments[name] = copy.deepcopy({k: v for k, v in data.items() if k not in ("kind", "rules")})
+        out.assignments[name]["rules"] = []
+        out.assignment_docs[name] = doc
+    else:
+        target = out.assignments[name]
+        first = out.assignment_docs[name]
+        for key in ("entity", "field"):
+            if key in data and data[key] != target.get(key):
+                problems.append(doc.problem((key,), f"assignment '{name}' has {key} '{target.get(key)}' in {first.file}; a later pack cannot change it"))
+        for key in ASSIGNMENT_OVERRIDABLE & set(data):
+            target[key] = copy.deepcopy(data[key])
+    rules = out.assignments[name]["rules"]
+    for i, rule in enumerate(data.get("rules", [])):
+        existing = next((r for r in rules if r["name"] == rule["name"]), None)
+        if existing is None:
+            existing = {"name": rule["name"]}
+            rules.append(existing)
+            out.assignment_rule_docs[(name, rule["name"])] = doc
+        existing.update({k: copy.deepcopy(v) for k, v in rule.items() if k not in ("name", "after")})
+        anchor = rule.get("after")
+        if anchor is None:
+            continue
+        others = [r for r in rules if r is not existing]
+        at = next((j for j, r in enumerate(others) if r["name"] == anchor), None)
+        if at is None:
+            problems.append(doc.problem(("rules", i, "after"), f"assignment '{name}' has no rule '{anchor}' to place this rule after.{did_you_mean(anchor, [r['name'] for r in others])}"))
+            continue
+        others.insert(at + 1, existing)
+        rules[:] = others

@@ -68,6 +68,13 @@ class Field:
         raw = self.props.get("help")
         return Label.of(raw) if raw else None
 
+    def grants(self, action: str, key: str = "grants") -> bool:
+        """Whether the field grants ``action`` (read or write) on its record: ``grants`` to
+        the user a user field names, ``grants_manager`` to the manager of the department a
+        field names. Write includes read."""
+        declared = self.props.get(key) or ()
+        return action in declared or (action == "read" and "write" in declared)
+
 
 @dataclass(frozen=True, eq=False)
 class Rule:
@@ -109,6 +116,11 @@ class Entity:
 
     def formulas(self) -> list[Field]:
         return [f for f in self.fields.values() if f.type == "formula"]
+
+    def granting_fields(self) -> list[Field]:
+        """Fields that grant access to the records they name someone in (``grants``,
+        ``grants_manager``)."""
+        return [f for f in self.fields.values() if f.get("grants") or f.get("grants_manager")]
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,6 +321,65 @@ OTHER_MODULE = Module("other", Label("Other", "其他"), 10_000)
 
 
 @dataclass(frozen=True, eq=False)
+class AssignmentRule:
+    """One rule of an assignment: when it applies, who can be chosen and how."""
+
+    name: str
+    label: Label
+    when: str | None
+    strategy: str  # round_robin | least_loaded
+    pool: Mapping[str, str]  # role / department (code) / team (name): members of all of them
+    match: tuple[tuple[str, str], ...]  # (picklist field of the record, user attribute)
+
+
+@dataclass(frozen=True, eq=False)
+class Assignment:
+    """How new records of one entity are dispatched to a user (``kind: assignment``)."""
+
+    name: str
+    label: Label
+    entity: str
+    field: str
+    owner: bool
+    open_field: str | None
+    open_values: tuple[str, ...]
+    urgency_field: str | None
+    urgency_order: tuple[str, ...]
+    since: str
+    set: Mapping[str, Any]
+    notify: Mapping[str, str]
+    rules: tuple[AssignmentRule, ...]
+
+    @classmethod
+    def from_raw(cls, raw: Mapping) -> "Assignment":
+        opened = raw.get("open") or {}
+        urgency = raw.get("urgency") or {}
+        rules = tuple(
+            AssignmentRule(
+                name=r["name"], label=Label.of(r.get("label"), r["name"]), when=r.get("when"),
+                strategy=r.get("strategy", "round_robin"), pool=freeze(dict(r.get("pool") or {})),
+                match=tuple((m["field"], m["attribute"]) for m in r.get("match", [])),
+            )
+            for r in raw.get("rules", [])
+        )
+        return cls(
+            name=raw["name"], label=Label.of(raw.get("label"), raw["name"]), entity=raw["entity"],
+            field=raw.get("field", ""), owner=bool(raw.get("owner")), open_field=opened.get("field"),
+            open_values=tuple(opened.get("values", ())), urgency_field=urgency.get("field"),
+            urgency_order=tuple(urgency.get("order", ())), since=raw.get("since", "created_at"),
+            set=freeze(dict(raw.get("set") or {})), notify=freeze(dict(raw.get("notify") or {})), rules=rules,
+        )
+
+    def is_open(self, record: Mapping) -> bool:
+        """Whether a record counts as open work (always, when no open states are declared)."""
+        return self.open_field is None or record.get(self.open_field) in self.open_values
+
+    def attributes(self) -> dict[str, str]:
+        """The user attributes its rules match, each with the record field whose options it takes."""
+        return {attribute: fname for rule in self.rules for fname, attribute in rule.match}
+
+
+@dataclass(frozen=True, eq=False)
 class Pack:
     name: str
     label: Label
@@ -327,6 +398,7 @@ class Metadata:
     roles: Mapping[str, Role]
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
     modules: Mapping[str, Module] = field(default_factory=lambda: MappingProxyType({}))
+    assignments: Mapping[str, Assignment] = field(default_factory=lambda: MappingProxyType({}))
 
     def entity(self, name: str) -> Entity:
         return self.entities[name]
@@ -361,6 +433,10 @@ class Metadata:
         """The enabled workflows of an entity, in the order they are tried on submit."""
         return sorted((w for w in self.workflows.values() if w.entity == entity and w.enabled),
                       key=lambda w: (w.priority, w.name))
+
+    def assignment_for(self, entity: str) -> Assignment | None:
+        """The assignment (dispatch rules) of an entity, if it has one."""
+        return next((a for a in self.assignments.values() if a.entity == entity), None)
 
     def children_of(self, entity: str) -> list[Entity]:
         return [e for e in self.entities.values() if e.child_of == entity]

@@ -202,6 +202,9 @@ class Ownership:
                     "department_tree": t("the owner is in their department or below", "负责人在其部门或下级部门")}[level]
             return t(f"Role ({roles}) grants '{action}' at level '{level_label}': {what}.",
                      f"角色（{roles}）以“{level_label}”范围授予“{action_label}”权限：{what}。")
+        granted = self._granted_reason(theirs, entity, record, action, user)
+        if granted:
+            return granted
         if action in ("read", "write"):
             s = self.tables.shares
             with self.site.reading() as c:
@@ -217,6 +220,29 @@ class Ownership:
                      f"其角色（{roles}）未授予对{entity.label.zh}的“{action_label}”权限。")
         return t(f"Role ({roles}) grants '{action}' only at level '{level_label}', and the record's owner is outside it.",
                  f"角色（{roles}）仅以“{level_label}”范围授予“{action_label}”权限，而记录负责人不在此范围内。")
+
+    def _granted_reason(self, theirs: Policy, entity, record: dict, action: str, user: dict) -> str | None:
+        """The granting field that names them (or the department they manage), or the parent
+        a line follows; None when neither applies."""
+        t = self.t
+        asked = "read" if action == "export" and theirs.level(entity.name, "export") != "none" else action
+        if asked not in ("read", "write"):
+            return None
+        for fld in entity.granting_fields():
+            value = record.get(fld.name)
+            if fld.grants(asked) and value is not None and value == user["id"]:
+                return t(f"The field '{fld.label.en}' names them, and it grants '{asked}'.",
+                         f"字段“{fld.label.zh}”指定了该用户，该字段授予“{ACTION_LABELS_ZH[asked]}”权限。")
+            if fld.grants(asked, "grants_manager") and value is not None and value in theirs.grants.managed_codes:
+                return t(f"They manage the department named in '{fld.label.en}', which grants '{asked}' to its manager.",
+                         f"该用户是“{fld.label.zh}”所指部门的经理，该字段授予部门经理“{ACTION_LABELS_ZH[asked]}”权限。")
+        if entity.child_of and action in ("read", "write"):
+            parent = self.site.metadata.entities.get(entity.child_of)
+            link = next((f.get("link_field") for f in (parent.child_tables() if parent else ()) if f.target == entity.name), None)
+            if link and record.get(link) is not None and theirs.can(parent, action, {"id": record[link]}):
+                return t(f"Lines follow their parent: they may {action} {parent.label.en.lower()} #{record[link]}.",
+                         f"明细随其所属记录：该用户可对{parent.label.zh} #{record[link]} 执行“{ACTION_LABELS_ZH[action]}”操作。")
+        return None
 
 
 __all__ = ["Ownership", "LEVELS"]

@@ -6,9 +6,16 @@ department), ``department_tree`` (the owner is in the actor's department or one 
 or ``all``. A user with several roles gets the widest level of each. Records can also be
 shared with a user, a team or a department, for reading or for writing.
 
+Fields can grant access too: a user field declared with ``grants: [read, write]`` lets the
+user it names (the assigned engineer) read and work the record without owning it, and a
+department field with ``grants_manager`` does the same for that department's manager. The
+lines of a line entity follow their parent: whoever may read (write) the parent may read
+(write) its lines.
+
 Everything compiles to SQL: :meth:`Policy.predicate` returns a condition over the entity's
-table (owner ids as bound parameters, shares as a sub-select), so lists, counts, search,
-lookups, related lists and exports filter in the database. Checks on one record run the
+table (owner ids as bound parameters, ``engineer = :me`` for granting fields, shares as a
+sub-select), so lists, counts, search, lookups, related lists and exports filter in the
+database. Checks on one record run the
 same predicate with ``id = :id``, so a page and a list can never disagree. Fail closed: no
 roles, an unknown entity or an empty set of owners matches nothing.
 
@@ -40,6 +47,7 @@ class Grants:
     roles: tuple[str, ...]
     department_id: int | None
     team_ids: tuple[int, ...]
+    managed_codes: tuple[str, ...] = ()  # codes of the departments they manage (grants_manager)
 
 
 def subtree(parents: dict[int, int | None], root: int | None) -> set[int]:
@@ -98,11 +106,13 @@ class Policy:
                 .where(roles.c.user_id == uid),
                 sa.select(sa.literal("team"), sa.null(), teams.c.team_id).where(teams.c.user_id == uid),
                 sa.select(sa.literal("dept"), sa.null(), users.c.department_id).where(users.c.id == uid),
+                sa.select(sa.literal("manages"), d.c.code, sa.null()).where(d.c.manager_id == uid, d.c.code.is_not(None)),
             )).all()
             grants = Grants(
                 roles=tuple(v for kind, v, _ in rows if kind == "role"),
                 department_id=next((n for kind, _, n in rows if kind == "dept"), None),
                 team_ids=tuple(n for kind, _, n in rows if kind == "team"),
+                managed_codes=tuple(sorted(v for kind, v, _ in rows if kind == "manages")),
             )
             parents: dict[int, int | None] = {}
             members: dict[int, set[int]] = {}
@@ -167,8 +177,9 @@ class Policy:
         return ids
 
     # ------------------------------------------------------- predicates
-    def predicate(self, entity, table: sa.Table, action: str = "read"):
-        """An SQL condition selecting the rows of ``table`` the actor may ``action``."""
+    def predicate(self, entity, table: sa.Table, action: str = "read", _depth: int = 0):
+        """An SQL condition selecting the rows of ``table`` the actor may ``action``:
+        ``owner IN (…) OR engineer = :me OR id IN (shares…)`` (each part only where it applies)."""
         if self.actor is None:
             return sa.false()
         if self.is_admin:
@@ -177,10 +188,54 @@ class Policy:
         owners = self.owner_ids(level)
         if owners is None:
             return sa.true()
-        by_owner = table.c.owner.in_(sorted(owners)) if owners else sa.false()
+        reached = [table.c.owner.in_(sorted(owners))] if owners else []
+        reached += self.granted(entity, table, action, level)
+        if action in SHARE_ACTIONS:
+            reached.append(table.c.id.in_(self.shared_ids(entity.name, action)))
+        parent = self.through_parent(entity, table, action, _depth)
+        if parent is not None:
+            reached.append(parent)
+        return sa.or_(*reached) if reached else sa.false()
+
+    def granted(self, entity, table: sa.Table, action: str, level: str | None = None) -> list:
+        """Conditions for the records the entity's granting fields open to the actor: a user
+        field with ``grants`` naming them, a department field with ``grants_manager`` naming a
+        department they manage. Fields grant read and write; an export reaches what they may
+        read that way when their roles let them export at all."""
+        if self.actor is None or self.actor.id is None:
+            return []
+        if action == "export":
+            if (level or self.level(entity.name, action)) == "none":
+                return []
+            action = "read"
         if action not in SHARE_ACTIONS:
-            return by_owner
-        return sa.or_(by_owner, table.c.id.in_(self.shared_ids(entity.name, action)))
+            return []
+        out = []
+        for fld in entity.granting_fields():
+            if fld.name not in table.c:
+                continue
+            if fld.grants(action):
+                out.append(table.c[fld.name] == self.actor.id)
+            if fld.grants(action, "grants_manager") and self.grants.managed_codes:
+                out.append(table.c[fld.name].in_(self.grants.managed_codes))
+        return out
+
+    def through_parent(self, entity, table: sa.Table, action: str, _depth: int = 0):
+        """Lines follow their parent: ``link IN (parents the actor may read / write)``, or
+        None for a top-level entity (and for actions other than read and write)."""
+        if not entity.child_of or action not in SHARE_ACTIONS or _depth > 3:
+            return None
+        meta = self.site.metadata
+        parent = meta.entities.get(entity.child_of)
+        link = next((f.get("link_field") for f in (parent.child_tables() if parent else ())
+                     if f.target == entity.name), None)
+        if parent is None or link is None or link not in table.c:
+            return None
+        if self.owner_ids(self.level(parent.name, action)) is None:
+            return sa.true()  # every parent: every line
+        ptable = self.site.tables[parent.name]
+        return table.c[link].in_(sa.select(ptable.c.id).where(
+            ptable.c.deleted_at.is_(None), self.predicate(parent, ptable, action, _depth + 1)))
 
     def read_predicate(self, entity, table: sa.Table):
         return self.predicate(entity, table, "read")

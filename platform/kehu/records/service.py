@@ -87,6 +87,13 @@ class RecordService:
         return Approvals(self)
 
     @property
+    def dispatch(self):
+        """Assignment rules, the dispatch board and reassigning a record's assignee."""
+        from kehu.records.dispatch import Dispatch
+
+        return Dispatch(self)
+
+    @property
     def personal(self):
         """The actor's notifications, favourites and recently changed records."""
         from kehu.records.personal import Personal
@@ -422,7 +429,7 @@ class RecordService:
             self._save_children(c, entity, record_id, children, None)
             self._history(c, entity, record_id, 1, "create", [])
             record = self.get(entity.name, record_id, conn=c)
-            self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=True)
+            self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=True, conn=c)
         return record
 
     def update(self, entity_name: str, record_id: int, data: dict, row_version: int | None, *, conn=None) -> dict:
@@ -467,7 +474,7 @@ class RecordService:
                 raise self._conflict(c, entity, self.get(entity.name, record_id, conn=c), int(row_version))
             self._history(c, entity, record_id, new_version, "update", changes + child_changes)
             record = self.get(entity.name, record_id, conn=c)
-            self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=False)
+            self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=False, conn=c)
         return record
 
     def delete(self, entity_name: str, record_id: int, *, conn=None) -> None:

@@ -215,6 +215,8 @@ CATALOG.update(_APPROVALS)
 CATALOG.update(_WORKBENCH)
 CATALOG.update(_UIPERM)
 CATALOG.update(_SALES)
+from kehu.web.i18n_dispatch import CATALOG as _DISPATCH  # noqa: E402
+CATALOG.update(_DISPATCH)
 
 
 def select_locale() -> str:
