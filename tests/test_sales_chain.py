@@ -303,6 +303,18 @@ def test_a_converted_lead_cannot_be_converted_again(world):
     assert world.count("customer") == 1
 
 
+def test_an_unqualified_lead_is_not_offered_conversion(world):
+    lead = lead_of(world, status="unqualified")
+    rep = world.client("rep")
+    assert "Convert" not in action_links(soup(rep.get(f"/app/lead/{lead['id']}")))
+    refused = rep.get(f"/app/lead/{lead['id']}/convert")
+    assert refused.status_code == 303
+    assert "mark it qualified first" in soup(rep.get(refused.headers["Location"])).text(".flashes")
+    with pytest.raises(WorkflowError):
+        world.svc("rep").conversion.convert_lead(lead["id"], {})
+    assert world.count("customer") == 0
+
+
 def test_only_who_may_change_the_lead_and_create_customers_converts_it(world):
     lead = lead_of(world, who="mkt")  # marketing may change leads but not create customers
     mkt = world.client("mkt")

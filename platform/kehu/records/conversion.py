@@ -30,6 +30,7 @@ from kehu.errors import Conflict, KehuError, NotFound, RecordInvalid, WorkflowEr
 from kehu.records.query import Filter, ListQuery
 
 PARTS = ("customer", "contact", "opportunity")
+CLOSED = ("unqualified",)  # lead statuses that are not converted (set the lead back to qualified first)
 # lead field -> field of the record it becomes (copied when both exist)
 CUSTOMER_FROM_LEAD = {"name": "company_name", "industry": "industry", "province": "province", "city": "city",
                       "phone": "phone", "tax_number": "tax_number", "source": "source"}
@@ -72,13 +73,13 @@ class Conversion:
                 and all(lead.has_field(f) for f in ("status", "converted_customer")))
 
     def can_convert(self, lead: dict) -> bool:
-        """Whether the actor may convert this lead now: it is not converted, not waiting for
-        approval, and they may change it and create customers."""
+        """Whether the actor may convert this lead now: it is open (not converted, not
+        unqualified), not waiting for approval, and they may change it and create customers."""
         if not self.available() or lead.get("id") is None:
             return False
         entity = self.meta.entity("lead")
         policy = self.svc.policy
-        return (not self.is_converted(lead) and not self.svc.locked(lead)
+        return (not self.is_converted(lead) and lead.get("status") not in CLOSED and not self.svc.locked(lead)
                 and policy.can(self.meta.entity("customer"), "create") and policy.can(entity, "write", lead))
 
     @staticmethod
@@ -158,6 +159,9 @@ class Conversion:
             svc.refuse_if_locked(lead_entity, lead)
             if self.is_converted(lead):
                 raise WorkflowError(self.t("This lead has already been converted.", "此线索已经转化过了。"))
+            if lead.get("status") in CLOSED:
+                raise WorkflowError(self.t("An unqualified lead is not converted; mark it qualified first.",
+                                           "无效线索不能转化；请先将其改为有效线索。"))
             plan = self._plan(lead, choices)
             for part, (mode, _value) in plan.items():
                 if mode == "new":

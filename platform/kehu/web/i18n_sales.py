@@ -24,4 +24,5 @@ CATALOG: dict[str, str] = {
     "Create new records anyway": "仍然新建记录",
     "Lead converted: %(what)s.": "线索已转化：%(what)s。",
     "This lead has already been converted.": "此线索已经转化过了。",
+    "An unqualified lead is not converted; mark it qualified first.": "无效线索不能转化；请先将其改为有效线索。",
 }

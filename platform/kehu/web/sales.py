@@ -57,6 +57,8 @@ def convert(lead_id):
         svc.refuse_if_locked(svc.meta.entity("lead"), lead)
         svc.policy.require(svc.meta.entity("lead"), "write", lead)
         svc.policy.require(svc.meta.entity("customer"), "create")
+        flash(_("An unqualified lead is not converted; mark it qualified first."), "error")
+        return go_to(url_for("records.detail", entity="lead", record_id=lead_id))
     proposal = conversion.proposal(lead)
     if request.method == "GET":
         choices = {"customer": {"mode": "new"}, "contact": {"mode": "new"},
