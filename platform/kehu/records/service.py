@@ -81,7 +81,7 @@ class RecordService:
     @property
     def approvals(self):
         """Submit, approve, reject, recall, reassign, delegate: the record's workflows."""
-        from kehu.records.approvals import Approvals
+        from kehu.records.workflow import Approvals
 
         return Approvals(self)
 

@@ -1,7 +1,7 @@
 """Approval pages: the inbox, the actions of the record's approval panel (submit, approve,
 reject, recall, reassign), delegation, and the read-only workflow view for administrators.
 
-Views are thin over :class:`kehu.records.approvals.Approvals`. After a decision the page
+Views are thin over :class:`kehu.records.workflow.Approvals`. After a decision the page
 is reloaded (the workflow may have changed the record's fields); a refused action on the
 record page answers with the panel again, its message and the comment as typed.
 """
