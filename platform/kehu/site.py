@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -78,7 +79,7 @@ class Site:
             user_id = c.execute(sa.insert(users).values(
                 username=username, display_name=display_name, password_hash=generate_password_hash(password),
                 is_admin=is_admin, is_active=True, locale=locale, email=email, department_id=department_id,
-                created_at=dt.datetime.now().replace(microsecond=0),
+                created_at=dt.datetime.now().replace(microsecond=0), session_stamp=secrets.token_hex(16),
             ).returning(users.c.id)).scalar_one()
             if roles:
                 c.execute(sa.insert(self.tables.user_roles), [{"user_id": user_id, "role": r} for r in roles])

@@ -25,6 +25,9 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("locale", sa.String(8)),
         sa.Column("department_id", sa.Integer, sa.ForeignKey("kehu_department.id", name="fk_kehu_user_department")),
         sa.Column("created_at", sa.DateTime, nullable=False),
+        # renewed on deactivation, reactivation and password reset: a session carries it
+        # (hashed), so every session from before such a change ends (kehu/web/auth.py)
+        sa.Column("session_stamp", sa.String(32)),
     )
     departments = sa.Table(
         "kehu_department", md,

@@ -109,6 +109,15 @@ class RecordService:
             raise NotFound(tr(self.lang, f"No such page: {name}", f"没有这个页面：{name}"))
         return entity
 
+    def record_entity(self, name: str) -> Entity:
+        """An entity whose records are changed on their own. Lines (``child_of``) are
+        changed only inside their parent's form, where the parent's permissions and approval
+        lock apply, so for them this is "no such page", like an unknown entity."""
+        entity = self.entity(name)
+        if entity.child_of:
+            raise NotFound(tr(self.lang, f"No such page: {name}", f"没有这个页面：{name}"))
+        return entity
+
     def t(self, en: str, zh: str) -> str:
         return tr(self.lang, en, zh)
 
@@ -377,7 +386,7 @@ class RecordService:
             return self._create(entity_name, data, conn)
 
     def _create(self, entity_name: str, data: dict, conn) -> dict:
-        entity = self.entity(entity_name)
+        entity = self.record_entity(entity_name)
         self.policy.require(entity, "create")
         values = self.new_record(entity.name)
         errors: dict[str, list[str]] = {}
@@ -404,7 +413,7 @@ class RecordService:
             return self._update(entity_name, record_id, data, row_version, conn)
 
     def _update(self, entity_name: str, record_id: int, data: dict, row_version: int | None, conn) -> dict:
-        entity = self.entity(entity_name)
+        entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             existing = self._fetch(entity, record_id, conn=c)
             self.policy.require(entity, "write", existing)
@@ -423,10 +432,8 @@ class RecordService:
                 for f in entity.user_fields()
                 if f.name in table.c and _differs(existing.get(f.name), values.get(f.name))
             ]
-            child_changes = self._save_children(c, entity, record_id, children, existing)
-            if not changes and not child_changes:
+            if not changes and not self._lines_change(entity, children, existing):
                 return existing
-            new_version = existing["row_version"] + 1
             update = {name: new for name, _, new in changes}
             for name, value in self.approvals.void_if_changed(c, entity, existing, set(update)).items():
                 if name == "workflow_state":
@@ -434,43 +441,86 @@ class RecordService:
                 elif name in table.c and name not in update and _differs(existing.get(name), value):
                     update[name] = value
                     changes.append((name, existing.get(name), value))
-            update.update(updated_at=_now(), updated_by=self.actor.id, row_version=new_version)
-            result = c.execute(sa.update(table).where(
-                table.c.id == record_id, table.c.row_version == existing["row_version"]).values(**update))
-            if result.rowcount != 1:
-                raise self._conflict(c, entity, self.get(entity.name, record_id, conn=c), int(row_version))
+            # the row first: a concurrent writer is refused here, before any line is touched
+            new_version = self._claim(c, entity, existing, update)["row_version"]
+            child_changes = self._save_children(c, entity, record_id, children, existing)
             self._history(c, entity, record_id, new_version, "update", changes + child_changes)
             record = self.get(entity.name, record_id, conn=c)
             self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=False)
         return record
 
-    def delete(self, entity_name: str, record_id: int, *, conn=None) -> None:
-        """Move a record to the recycle bin (restorable)."""
-        entity = self.entity(entity_name)
+    def delete(self, entity_name: str, record_id: int, *, conn=None, row_version: int | None = None) -> None:
+        """Move a record to the recycle bin (restorable). Its pending approval, if any (an
+        administrator may delete a locked record), is cancelled with it. ``row_version``:
+        the version the user saw, when the request carries it (a stale one is a conflict)."""
+        entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             record = self._fetch(entity, record_id, conn=c)
             self.policy.require(entity, "delete", record)
             self.refuse_if_locked(entity, record)
+            if row_version is not None and int(row_version) != record["row_version"]:
+                raise self._conflict(c, entity, record, int(row_version))
             self.site.pm.hook.before_record_delete(service=self, entity=entity, record=record)
+            record = self.approvals.cancel_for_delete(c, entity, record)
             self._set_deleted(c, entity, record, deleted=True)
 
     def restore(self, entity_name: str, record_id: int, *, conn=None) -> dict:
-        entity = self.entity(entity_name)
+        entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             record = self._fetch(entity, record_id, deleted=True, conn=c)
             self.policy.require(entity, "delete", record)
+            self.refuse_if_locked(entity, record)
             self._check_unique(c, entity, record, record_id)
             self._set_deleted(c, entity, record, deleted=False)
             return self.get(entity.name, record_id, conn=c)
 
     def _set_deleted(self, c, entity: Entity, record: dict, deleted: bool) -> None:
+        values = {"deleted_at": _now(), "deleted_by": self.actor.id} if deleted else {"deleted_at": None, "deleted_by": None}
+        written = self._claim(c, entity, record, values, in_bin=not deleted)
+        self._history(c, entity, record["id"], written["row_version"], "delete" if deleted else "restore", [])
+
+    def _claim(self, c, entity: Entity, record: dict, values: dict, *, in_bin: bool = False, where=None) -> dict:
+        """Write ``values`` to the record's row *if it still has the row version the caller
+        read* (``record["row_version"]``): ``UPDATE … WHERE id = :id AND row_version = :seen``,
+        with the next version and the updated stamps. Returns the record as written.
+
+        Every write that changes a record's row goes through here: edit, assign, transfer,
+        delete, restore and a workflow's field changes. A claim that matches no row (another
+        request wrote, deleted or restored the record since it was read; on PostgreSQL this
+        one waited for that one's row lock first) is a :class:`Conflict` naming what changed,
+        so two writes never land under one version. ``in_bin``: the row is in the recycle
+        bin (a restore); ``where``: a further condition the row must meet."""
         table = self.tables[entity.name]
-        version = record["row_version"] + 1
-        now = _now()
-        c.execute(sa.update(table).where(table.c.id == record["id"]).values(
-            deleted_at=now if deleted else None, deleted_by=self.actor.id if deleted else None,
-            row_version=version, updated_at=now, updated_by=self.actor.id))
-        self._history(c, entity, record["id"], version, "delete" if deleted else "restore", [])
+        seen = record["row_version"]
+        values = dict(values, row_version=seen + 1, updated_at=_now(), updated_by=self.actor.id)
+        live = table.c.deleted_at.is_not(None) if in_bin else table.c.deleted_at.is_(None)
+        stmt = sa.update(table).where(table.c.id == record["id"], table.c.row_version == seen, live)
+        if where is not None:
+            stmt = stmt.where(where)
+        if c.execute(stmt.values(**values)).rowcount != 1:
+            row = c.execute(sa.select(table).where(table.c.id == record["id"])).mappings().first()
+            raise self._conflict(c, entity, self._strip(entity, dict(row)) if row else dict(record), seen)
+        return dict(record, **values)
+
+    def _lines_change(self, entity: Entity, children: dict, existing: dict) -> bool:
+        """Whether saving ``children`` would add, change or remove a line (see _save_children)."""
+        for child in entity.child_tables():
+            if child.name not in children:
+                continue
+            table = self.tables[child.target]
+            link = child.get("link_field")
+            old = {r["id"]: r for r in existing.get(child.name, [])}
+            cols = [n for n in table.c.keys() if n not in SERVER_OWNED and n not in ("row_version", link)]
+            kept = set()
+            for line in children[child.name]:
+                if line.get("id") not in old:
+                    return True
+                kept.add(line["id"])
+                if any(_differs(old[line["id"]].get(k), line.get(k)) for k in cols):
+                    return True
+            if set(old) - kept:
+                return True
+        return False
 
     # ------------------------------------------------------------ validation
     def _load(self, entity: Entity, data: dict, partial: bool, errors: dict[str, list[str]] | None = None) -> dict:

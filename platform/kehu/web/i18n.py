@@ -213,9 +213,11 @@ CATALOG: dict[str, str] = {
 
 # strings of the approval pages and of the workbench live beside their views' modules
 from kehu.web.i18n_approvals import CATALOG as _APPROVALS  # noqa: E402
+from kehu.web.i18n_integrity import CATALOG as _INTEGRITY  # noqa: E402
 from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
 
 CATALOG.update(_APPROVALS)
+CATALOG.update(_INTEGRITY)
 CATALOG.update(_WORKBENCH)
 
 

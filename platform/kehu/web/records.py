@@ -43,6 +43,16 @@ def entity_or_404(name: str):
     return entity
 
 
+def record_entity_or_404(name: str):
+    """The entity of a record page. Lines (``child_of``) have no pages of their own: they
+    are shown and changed inside their parent's form, under its permissions and its
+    approval lock, so their detail, edit, delete, restore and file links answer 404."""
+    entity = entity_or_404(name)
+    if entity.child_of:
+        abort(404)
+    return entity
+
+
 def partial_or_page(partial: str, page_template, **context):
     """The htmx swap and the full page render the same partial."""
     htmx = request.headers.get("HX-Request") and not request.headers.get("HX-Boosted")
@@ -112,7 +122,7 @@ def _url_with(ent, query: ListQuery):
 # ----------------------------------------------------------------- detail
 @bp.route("/<entity>/<int:record_id>")
 def detail(entity, record_id):
-    return render_detail(entity_or_404(entity), record_id)
+    return render_detail(record_entity_or_404(entity), record_id)
 
 
 def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
@@ -157,7 +167,7 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
 
 @bp.route("/<entity>/<int:record_id>/file/<field>")
 def attachment(entity, record_id, field):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     record = service().get(ent.name, record_id)
     fld = ent.fields.get(field)
     if fld is None or fld.type != "attachment" or not record.get(field):
@@ -281,7 +291,7 @@ def new(entity):
 
 @bp.route("/<entity>/<int:record_id>/edit", methods=["GET", "POST"])
 def edit(entity, record_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     svc = service()
     if request.method == "GET":
         record = svc.get(ent.name, record_id)
@@ -319,14 +329,14 @@ def _int(value):
 
 @bp.route("/<entity>/<int:record_id>/delete", methods=["POST"])
 def delete(entity, record_id):
-    ent = entity_or_404(entity)
-    service().delete(ent.name, record_id)
+    ent = record_entity_or_404(entity)
+    service().delete(ent.name, record_id, row_version=_int(request.form.get("row_version")))
     return go_to(url_for("records.list_view", entity=ent.name))
 
 
 @bp.route("/<entity>/<int:record_id>/restore", methods=["POST"])
 def restore(entity, record_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     service().restore(ent.name, record_id)
     return go_to(url_for("records.detail", entity=ent.name, record_id=record_id))
 

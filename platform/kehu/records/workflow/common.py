@@ -91,6 +91,20 @@ class Base:
         rows = c.execute(sa.select(tk).where(tk.c.approval_id == approval_id).order_by(tk.c.id)).mappings()
         return [Task(**{k: r[k] for k in Task.__dataclass_fields__}) for r in rows]
 
+    def _no_such(self) -> NotFound:
+        """The one answer for an approval or task that does not exist *or* whose record the
+        actor cannot read: the same status and words either way, so nothing is given away."""
+        return NotFound(self._("There is no such approval.", "没有这项审批。"))
+
+    def _readable(self, c, entity_name: str, record_id: int) -> bool:
+        """Whether the actor can read the (live) record an approval is about."""
+        entity = self.meta.entities.get(entity_name)
+        if entity is None:
+            return False
+        table = self.t[entity.name]
+        return c.execute(sa.select(table.c.id).where(
+            table.c.id == record_id, self.svc._visible(entity, table))).first() is not None
+
     def _record(self, c, entity: Entity, record_id: int) -> dict:
         table = self.t[entity.name]
         row = c.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()

@@ -15,7 +15,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from kehu import expressions
-from kehu.errors import Forbidden, NotFound, RecordInvalid, WorkflowError
+from kehu.errors import Conflict, Forbidden, RecordInvalid, WorkflowError
 from kehu.metadata.model import Entity, Workflow
 from kehu.records.workflow.common import PENDING, Base, _clean, _digest, _now, _typed
 
@@ -53,7 +53,7 @@ class Engine(Base):
     def submit(self, entity_name: str, record_id: int, comment: str | None = None) -> dict:
         """Start the record's workflow. Refused when it is pending already, when no
         workflow's entry condition holds, or when a step would have no approver."""
-        entity = self.svc.entity(entity_name)
+        entity = self.svc.record_entity(entity_name)
         with self.site.writing() as c:
             record = self.svc._fetch(entity, record_id, conn=c)
             self.svc.policy.require(entity, "write", record, conn=c)
@@ -67,14 +67,13 @@ class Engine(Base):
             # claim the record: a second submit or an edit racing with this one finds the state
             # or the row version changed (PostgreSQL: it waits for the row lock, then sees it)
             table = self.t[entity.name]
-            claimed = c.execute(sa.update(table).where(
-                table.c.id == record_id, table.c.row_version == record["row_version"],
-                sa.or_(table.c.workflow_state.is_(None), table.c.workflow_state != PENDING),
-            ).values(workflow_state=PENDING, row_version=record["row_version"] + 1)).rowcount
-            if claimed != 1:
+            try:
+                record = self.svc._claim(c, entity, record, {"workflow_state": PENDING}, where=sa.or_(
+                    table.c.workflow_state.is_(None), table.c.workflow_state != PENDING))
+            except Conflict:
                 raise WorkflowError(self._("This record changed or was submitted a moment ago. Reload and try again.",
-                                           "此记录刚刚被修改或已被提交，请刷新后重试。"))
-            record = self._apply(c, entity, dict(record, row_version=record["row_version"] + 1), workflow.on_submit)
+                                           "此记录刚刚被修改或已被提交，请刷新后重试。")) from None
+            record = self._apply(c, entity, record, workflow.on_submit)
             # every step that applies must find someone, or nothing is submitted
             for step in workflow.steps:
                 if self._holds(step.when, entity.name, record, on_error=True) and not self._resolve(c, step, entity, record, self.actor.id):
@@ -122,16 +121,15 @@ class Engine(Base):
         tk, a = self.t.approval_task, self.t.approval
         with self.site.writing() as c:
             task = c.execute(sa.select(tk).where(tk.c.id == task_id)).mappings().first()
-            if task is None or task["assignee_id"] != self.actor.id:
-                raise NotFound(self._("There is no such approval waiting for you.", "没有等待您处理的此项审批。"))
+            self._require_task(c, task)
             # the turn: take the approval's row (queueing concurrent deciders) only while the
             # task's step is still the current one; then read the task again, after the queue
             moved = c.execute(sa.update(a).where(
                 a.c.id == task["approval_id"], a.c.state == PENDING, a.c.step_no == task["step_no"],
             ).values(turn=a.c.turn + 1)).rowcount
             task = c.execute(sa.select(tk).where(tk.c.id == task_id)).mappings().one()
-            if task["assignee_id"] != self.actor.id:
-                raise NotFound(self._("There is no such approval waiting for you.", "没有等待您处理的此项审批。"))
+            if task["assignee_id"] != self.actor.id:  # handed to someone else while we queued
+                raise self._handed_on()
             if moved != 1 or task["state"] != PENDING:
                 raise WorkflowError(self._(
                     "This step has already been decided or the approval has moved on; your decision was not recorded. Reload to see where it stands.",
@@ -147,26 +145,61 @@ class Engine(Base):
             self._event(c, approval, "approve" if decision == "approved" else "reject", step=step.name,
                         comment=comment, on_behalf_of=task["on_behalf_of"])
             record = self._record(c, entity, approval["record_id"])
-            if decision == "rejected":
-                self._cancel_open(c, approval["id"])
-                self._finish(c, approval, workflow, entity, record, "rejected")
-            else:
-                open_left = c.execute(sa.select(sa.func.count()).select_from(tk).where(
-                    tk.c.approval_id == approval["id"], tk.c.step_no == approval["step_no"],
-                    tk.c.state == PENDING)).scalar_one()
-                if step.mode == "any" or open_left == 0:
+            try:  # the workflow's field changes claim the version just read, like any edit
+                if decision == "rejected":
                     self._cancel_open(c, approval["id"])
-                    record = self._apply(c, entity, record, step.on_approve)
-                    self._advance(c, approval, workflow, entity, record, start=approval["step_no"] + 1)
+                    self._finish(c, approval, workflow, entity, record, "rejected")
+                else:
+                    open_left = c.execute(sa.select(sa.func.count()).select_from(tk).where(
+                        tk.c.approval_id == approval["id"], tk.c.step_no == approval["step_no"],
+                        tk.c.state == PENDING)).scalar_one()
+                    if step.mode == "any" or open_left == 0:
+                        self._cancel_open(c, approval["id"])
+                        record = self._apply(c, entity, record, step.on_approve)
+                        self._advance(c, approval, workflow, entity, record, start=approval["step_no"] + 1)
+            except Conflict:
+                raise self._record_moved() from None
         return self.current(approval["entity"], approval["record_id"])
+
+    def _require_task(self, c, task) -> None:
+        """The actor may decide ``task``: no such approval (404) unless it exists and they can
+        read its record; not allowed (403) unless it is theirs; too late (409) when it was
+        theirs and an administrator handed it to someone else."""
+        a = self.t.approval
+        approval = c.execute(sa.select(a.c.entity, a.c.record_id).where(a.c.id == task["approval_id"])).first() if task else None
+        if approval is None or not self._readable(c, approval.entity, approval.record_id):
+            raise self._no_such()
+        if task["assignee_id"] == self.actor.id:
+            return
+        ev = self.t.approval_event
+        handed = c.execute(sa.select(ev.c.id).where(
+            ev.c.approval_id == task["approval_id"], ev.c.action == "reassign", ev.c.step == task["step"],
+            ev.c.on_behalf_of == self.actor.id).limit(1)).first()
+        if handed is not None:
+            raise self._handed_on()
+        raise Forbidden(self._("This approval is not waiting for you; only its approvers can decide it.",
+                               "此审批不在等待您处理；只有审批人可以处理。"))
+
+    def _handed_on(self) -> WorkflowError:
+        return WorkflowError(self._(
+            "An administrator has handed this task to someone else; your decision was not recorded. Reload to see where it stands.",
+            "管理员已将此任务转交他人，您的决定未被记录。请刷新查看最新状态。"))
+
+    def _record_moved(self) -> WorkflowError:
+        return WorkflowError(self._(
+            "The record was changed while you decided; your decision was not recorded. Reload and decide again.",
+            "您处理期间记录已被修改，您的决定未被记录。请刷新后重新处理。"))
 
     def recall(self, approval_id: int, comment: str | None = None) -> dict:
         """The submitter takes a pending record back (to edit it and submit again)."""
         a = self.t.approval
         with self.site.writing() as c:
             approval = c.execute(sa.select(a).where(a.c.id == approval_id)).mappings().first()
-            if approval is None or (approval["submitted_by"] != self.actor.id and not self.actor.is_admin):
-                raise NotFound(self._("There is no such approval of yours.", "没有您提交的此项审批。"))
+            if approval is None or not self._readable(c, approval["entity"], approval["record_id"]):
+                raise self._no_such()
+            if approval["submitted_by"] != self.actor.id and not self.actor.is_admin:
+                raise Forbidden(self._("Only the one who submitted it or an administrator can recall this approval.",
+                                       "只有提交人或管理员可以撤回此审批。"))
             moved = c.execute(sa.update(a).where(a.c.id == approval_id, a.c.state == PENDING).values(
                 turn=a.c.turn + 1, state="recalled", step_no=None, finished_at=_now())).rowcount
             if moved != 1:
@@ -177,19 +210,22 @@ class Engine(Base):
             entity = self.meta.entity(approval["entity"])
             self._cancel_open(c, approval_id)
             self._event(c, approval, "recall", comment=_clean(comment))
-            self._apply(c, entity, self._record(c, entity, approval["record_id"]), workflow.on_recall)
-            self._set_state(c, entity, approval["record_id"], "recalled")
+            try:
+                self._apply(c, entity, self._record(c, entity, approval["record_id"]), workflow.on_recall, state="recalled")
+            except Conflict:
+                raise self._record_moved() from None
         return self.current(approval["entity"], approval["record_id"])
 
     def reassign(self, task_id: int, user_id: int, comment: str | None = None) -> dict:
         """An administrator hands a pending task to someone else (who is told)."""
-        if not self.actor.is_admin:
-            raise Forbidden(self._("Only administrators can reassign approvals.", "只有管理员可以转交审批。"))
         tk, a, users = self.t.approval_task, self.t.approval, self.t.users
         with self.site.writing() as c:
             task = c.execute(sa.select(tk).where(tk.c.id == task_id)).mappings().first()
-            if task is None:
-                raise NotFound(self._("There is no such approval task.", "没有这项审批任务。"))
+            found = c.execute(sa.select(a.c.entity, a.c.record_id).where(a.c.id == task["approval_id"])).first() if task else None
+            if found is None or not self._readable(c, found.entity, found.record_id):
+                raise self._no_such()
+            if not self.actor.is_admin:
+                raise Forbidden(self._("Only administrators can reassign approvals.", "只有管理员可以转交审批。"))
             target = c.execute(sa.select(users.c.id).where(users.c.id == user_id, users.c.is_active.is_(True))).scalar()
             if target is None:
                 raise RecordInvalid({"user": [self._("Choose an active user.", "请选择一个有效用户。")]})
@@ -237,10 +273,10 @@ class Engine(Base):
 
     def _finish(self, c, approval: dict, workflow: Workflow, entity: Entity, record: dict, outcome: str) -> None:
         a = self.t.approval
-        record = self._apply(c, entity, record, workflow.on_approve if outcome == "approved" else workflow.on_reject)
+        record = self._apply(c, entity, record, workflow.on_approve if outcome == "approved" else workflow.on_reject,
+                             state=outcome)
         c.execute(sa.update(a).where(a.c.id == approval["id"]).values(
             state=outcome, step_no=None, finished_at=_now(), record_version=record["row_version"]))
-        self._set_state(c, entity, record["id"], outcome)
         self._event(c, approval, outcome)
         title = self.svc.title_of(entity, record)
         if outcome == "approved":
@@ -255,22 +291,50 @@ class Engine(Base):
         c.execute(sa.update(tk).where(tk.c.approval_id == approval_id, tk.c.state == PENDING)
                   .values(state="cancelled", decided_at=_now()))
 
-    def _apply(self, c, entity: Entity, record: dict, values) -> dict:
-        """Set a workflow action's field values on the record (a new row version, with
-        history), whoever the actor is: the workflow, not their role, decides these fields."""
+    def _apply(self, c, entity: Entity, record: dict, values, state: str | None = None) -> dict:
+        """Set a workflow action's field values (and the record's approval ``state``, when
+        given) on the record, whoever the actor is: the workflow, not their role, decides
+        these fields. It claims the row version ``record`` was read at, like every edit (a
+        record changed meanwhile is a Conflict); field changes go to the history."""
         table = self.t[entity.name]
         values = {name: _typed(entity.fields[name], value) for name, value in (values or {}).items() if name in entity.fields}
         changes = [(name, record.get(name), value) for name, value in values.items()
                    if name in table.c and record.get(name) != value]
-        if not changes:
+        if not changes and state is None:
             return record
-        version = record["row_version"] + 1
-        c.execute(sa.update(table).where(table.c.id == record["id"]).values(
-            **{name: new for name, _, new in changes}, row_version=version, updated_at=_now(), updated_by=self.actor.id))
-        self.svc._history(c, entity, record["id"], version, "update", changes)
-        record = dict(record, row_version=version, **{name: new for name, _, new in changes})
+        update = {name: new for name, _, new in changes}
+        if state is not None:
+            update["workflow_state"] = state
+        record = self.svc._claim(c, entity, record, update)
+        if changes:
+            self.svc._history(c, entity, record["id"], record["row_version"], "update", changes)
         return record
 
-    def _set_state(self, c, entity: Entity, record_id: int, state: str) -> None:
-        table = self.t[entity.name]
-        c.execute(sa.update(table).where(table.c.id == record_id).values(workflow_state=state))
+    def cancel_for_delete(self, c, entity: Entity, record: dict) -> dict:
+        """A record being deleted takes its pending approval with it: the approval ends as
+        *cancelled* (so no one can decide it any more), its open tasks are closed, the
+        workflow's ``on_recall`` values are set, the timeline says so and the submitter is
+        told. Returns the record as written (its new row version). Called by the record
+        service's delete, inside its transaction."""
+        a = self.t.approval
+        approval = c.execute(sa.select(a).where(a.c.entity == entity.name, a.c.record_id == record["id"],
+                                                a.c.state == PENDING).order_by(a.c.id.desc()).limit(1)).mappings().first()
+        if approval is None:
+            return record
+        # the approval's turn, as a decision takes it: a decision at the same moment waits,
+        # then finds it cancelled (or this one finds it decided, and the record changed)
+        moved = c.execute(sa.update(a).where(a.c.id == approval["id"], a.c.state == PENDING).values(
+            turn=a.c.turn + 1, state="cancelled", step_no=None, finished_at=_now())).rowcount
+        if moved != 1:
+            return record
+        approval = dict(approval)
+        workflow = self._version(c, approval["version_id"])
+        self._cancel_open(c, approval["id"])
+        self._event(c, approval, "cancel")
+        record = self._apply(c, entity, record, workflow.on_recall, state="cancelled")
+        title = self.svc.title_of(entity, record)
+        if approval["submitted_by"] != self.actor.id:
+            self._notify(c, approval["submitted_by"], "cancelled", entity, record["id"],
+                         f"Approval cancelled: {entity.label.en} {title} was deleted by {self.actor.display_name}",
+                         f"审批已取消：{entity.label.zh} {title} 已被{self.actor.display_name}删除")
+        return record

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from kehu import expressions
-from kehu.errors import NotFound
 from kehu.metadata.model import Workflow
 from kehu.records.workflow.common import PENDING, Base, Task
 
@@ -77,15 +76,16 @@ class State(Base):
 
     def locate(self, *, task_id: int | None = None, approval_id: int | None = None) -> tuple[str, int]:
         """(entity, record id) of a task's or an approval's record, for answering a request
-        about it; who may act on it is checked by the action itself."""
+        about it: "no such approval" unless the actor can read the record (whether they may
+        act on it is checked by the action itself)."""
         tk, a = self.t.approval_task, self.t.approval
         stmt = sa.select(a.c.entity, a.c.record_id)
         stmt = (stmt.select_from(tk.join(a, a.c.id == tk.c.approval_id)).where(tk.c.id == task_id)
                 if task_id is not None else stmt.where(a.c.id == approval_id))
         with self.site.reading() as c:
             row = c.execute(stmt).first()
-        if row is None:
-            raise NotFound(self._("There is no such approval.", "没有这项审批。"))
+            if row is None or not self._readable(c, row.entity, row.record_id):
+                raise self._no_such()
         return row.entity, row.record_id
 
     def my_task(self, approval: dict | None) -> Task | None:
