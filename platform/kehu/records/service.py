@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable
@@ -26,6 +28,7 @@ from kehu.records.policy import Policy
 from kehu.records.query import ListQuery
 
 SERVER_OWNED = set(SYSTEM_FIELDS) | {"row_version", "workflow_state", "deleted_at", "deleted_by"}
+ONCE_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 @dataclass(frozen=True)
@@ -381,17 +384,31 @@ class RecordService:
                 pass
         self._new_files = []
 
-    def create(self, entity_name: str, data: dict, *, conn=None) -> dict:
+    def create(self, entity_name: str, data: dict, *, conn=None, once: str | None = None) -> dict:
+        """Create a record. ``once``: the request's one-time key (a create form's hidden
+        token; an API's ``Idempotency-Key``). The first create with a key stores it with the
+        new record's id, in the same transaction; a repeat (a double click, a client retry,
+        even at the same moment) creates nothing and returns that record."""
         with self._saving():
-            return self._create(entity_name, data, conn)
+            return self._create(entity_name, data, conn, once)
 
-    def _create(self, entity_name: str, data: dict, conn) -> dict:
+    @staticmethod
+    def new_once_key() -> str:
+        """A fresh one-time key for a create form."""
+        return secrets.token_urlsafe(24)
+
+    def _create(self, entity_name: str, data: dict, conn, once: str | None = None) -> dict:
         entity = self.record_entity(entity_name)
         self.policy.require(entity, "create")
         values = self.new_record(entity.name)
         errors: dict[str, list[str]] = {}
         values.update(self._load(entity, data, partial=False, errors=errors))
         with self.site.writing(conn) as c:
+            if once is not None:
+                done = self._take_once_key(c, entity, once)
+                if done is not None:  # a repeat: the record its first request created
+                    self._discard_files()
+                    return self.get(entity.name, done, conn=c)
             children = self._prepare(entity, values, None, c, errors)
             now = _now()
             row = {k: v for k, v in values.items() if k in self.tables[entity.name].c}
@@ -404,6 +421,9 @@ class RecordService:
                 self.tables[entity.name].c.id)).scalar_one()
             self._save_children(c, entity, record_id, children, None)
             self._history(c, entity, record_id, 1, "create", [])
+            if once is not None:
+                keys = self.tables.once_key
+                c.execute(sa.update(keys).where(keys.c.key == once).values(record_id=record_id))
             record = self.get(entity.name, record_id, conn=c)
             self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=True)
         return record
@@ -420,12 +440,18 @@ class RecordService:
             self.refuse_if_locked(entity, existing)
             if row_version is None:
                 raise RecordInvalid({"_record": [self.t("The form is missing its version; reload the page.", "表单缺少版本号，请刷新页面。")]})
-            if int(row_version) != existing["row_version"]:
-                raise self._conflict(c, entity, existing, int(row_version))
+            # a form older than the record: refused, unless it asks for nothing the record
+            # does not already say (the same form sent twice, a client's retry)
+            stale = int(row_version) != existing["row_version"]
             values = {k: v for k, v in existing.items()}
             errors: dict[str, list[str]] = {}
             values.update(self._load(entity, data, partial=True, errors=errors))
-            children = self._prepare(entity, values, existing, c, errors)
+            try:
+                children = self._prepare(entity, values, existing, c, errors)
+            except RecordInvalid:
+                if stale:
+                    raise self._conflict(c, entity, existing, int(row_version)) from None
+                raise
             table = self.tables[entity.name]
             changes = [
                 (f.name, existing.get(f.name), values.get(f.name))
@@ -433,7 +459,9 @@ class RecordService:
                 if f.name in table.c and _differs(existing.get(f.name), values.get(f.name))
             ]
             if not changes and not self._lines_change(entity, children, existing):
-                return existing
+                return self._strip(entity, existing)
+            if stale:
+                raise self._conflict(c, entity, existing, int(row_version))
             update = {name: new for name, _, new in changes}
             for name, value in self.approvals.void_if_changed(c, entity, existing, set(update)).items():
                 if name == "workflow_state":
@@ -501,6 +529,27 @@ class RecordService:
             row = c.execute(sa.select(table).where(table.c.id == record["id"])).mappings().first()
             raise self._conflict(c, entity, self._strip(entity, dict(row)) if row else dict(record), seen)
         return dict(record, **values)
+
+    def _take_once_key(self, c, entity: Entity, key: str) -> int | None:
+        """Take a create request's one-time key for this transaction: None when it is new (it
+        is stored now, its record id follows at the end), else the id of the record its first
+        request created. On PostgreSQL a second request with the key waits at the insert for
+        the first one's transaction: it finds the key taken once that commits (or takes it,
+        if that one failed and rolled back); on SQLite writers are serialised anyway."""
+        keys = self.tables.once_key
+        if not isinstance(key, str) or not ONCE_KEY.match(key):
+            raise RecordInvalid({"_record": [self.t("This form is damaged (its one-time key); reload the page.",
+                                                    "表单已损坏（一次性标识无效），请刷新页面。")]})
+        try:
+            with c.begin_nested():
+                c.execute(sa.insert(keys).values(key=key, user_id=self.actor.id, entity=entity.name, created_at=_now()))
+            return None
+        except sa.exc.IntegrityError:
+            row = c.execute(sa.select(keys).where(keys.c.key == key)).mappings().one()
+        if row["user_id"] != self.actor.id or row["entity"] != entity.name or row["record_id"] is None:
+            raise RecordInvalid({"_record": [self.t("This form was already used; reload the page.",
+                                                    "此表单已提交过，请刷新页面。")]})
+        return row["record_id"]
 
     def _lines_change(self, entity: Entity, children: dict, existing: dict) -> bool:
         """Whether saving ``children`` would add, change or remove a line (see _save_children)."""

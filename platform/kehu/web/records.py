@@ -17,6 +17,7 @@ from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
 
 from kehu.errors import Conflict, NotFound, RecordInvalid
 from kehu.records.query import Filter, ListQuery, parse
+from kehu.records.service import ONCE_KEY
 from kehu.web import i18n
 from kehu.web.i18n import gettext as _
 from kehu.web.render import DisplayContext
@@ -24,7 +25,7 @@ from kehu.web.context import service, site
 
 bp = Blueprint("records", __name__, url_prefix="/app")
 
-CONTROL_KEYS = {"csrf_token", "_action", "row_version"}
+CONTROL_KEYS = {"csrf_token", "_action", "row_version", "form_token"}
 _CHILD_KEY = re.compile(r"^([a-z][a-z0-9_]{1,39})-(\d{1,4})-([a-z][a-z0-9_]{1,39})$")
 
 
@@ -244,7 +245,15 @@ def _form_context(ent, record: dict, errors=None, conflict=None, record_id=None)
     ]
     return dict(entity=ent, record=record, layout=layout, errors=errors or {}, stray_errors=stray,
                 conflict=conflict, record_id=record_id, ctx=DisplayContext(site(), i18n.lang(), labels, ent.name),
-                svc=svc, title=svc.title_of(ent, record) if record_id else None)
+                svc=svc, title=svc.title_of(ent, record) if record_id else None,
+                form_token=None if record_id else _form_token())
+
+
+def _form_token() -> str:
+    """A create form's one-time key (see RecordService.create): the one it was sent with when
+    it comes back with errors (nothing was created under it), else a new one."""
+    sent = request.form.get("form_token") if request.method == "POST" else None
+    return sent if sent and ONCE_KEY.match(sent) else service().new_once_key()
 
 
 def render_form(ent, record, status=200, **kwargs):
@@ -283,7 +292,8 @@ def new(entity):
         return render_form(ent, svc.new_record(ent.name))
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     try:
-        record = svc.create(ent.name, data)
+        # a form sent twice (a double click, a retry) creates one record: both go to it
+        record = svc.create(ent.name, data, once=request.form.get("form_token") or None)
     except RecordInvalid as exc:
         return render_form(ent, _redisplay(ent, data), 422, errors=exc.errors)
     return _after_save(ent, record)
