@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 
 from kehu import expressions
+from kehu.db.engine import is_disk_full
 from kehu.errors import Conflict, Forbidden, Locked, NotFound, RecordInvalid
 from kehu.fields.base import tr
 from kehu.metadata.model import SYSTEM_FIELDS, Entity, Field
@@ -372,6 +373,13 @@ class RecordService:
             raise RecordInvalid({"_record": [self.t(
                 "Another record was saved with one of these unique values at the same moment; nothing was saved.",
                 "另一条记录同时保存了相同的唯一值；本次未保存。")]}) from None
+        except sa.exc.OperationalError as exc:
+            self._discard_files()
+            if not is_disk_full(exc):
+                raise
+            raise RecordInvalid({"_record": [self.t(
+                "The server's disk is full, so nothing was saved. Try again later, or ask an administrator to free space; what you typed is still here.",
+                "服务器磁盘已满，本次未保存。请稍后重试，或请管理员释放磁盘空间；您填写的内容仍保留在此。")]}) from None
         except BaseException:
             self._discard_files()
             raise
@@ -436,7 +444,7 @@ class RecordService:
         entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             existing = self._fetch(entity, record_id, conn=c)
-            self.policy.require(entity, "write", existing)
+            self.policy.require(entity, "write", existing, conn=c)
             self.refuse_if_locked(entity, existing)
             if row_version is None:
                 raise RecordInvalid({"_record": [self.t("The form is missing its version; reload the page.", "表单缺少版本号，请刷新页面。")]})
@@ -484,7 +492,7 @@ class RecordService:
         entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             record = self._fetch(entity, record_id, conn=c)
-            self.policy.require(entity, "delete", record)
+            self.policy.require(entity, "delete", record, conn=c)
             self.refuse_if_locked(entity, record)
             if row_version is not None and int(row_version) != record["row_version"]:
                 raise self._conflict(c, entity, record, int(row_version))
