@@ -321,6 +321,14 @@ def test_approval_routes_answer_one_404_for_unreadable_and_missing(real_app, org
             assert one.status_code == other.status_code == 404, real
             # the same page, but for the address it echoes (the language switch returns to it)
             assert one.get_data(as_text=True).replace(real, "URL") == other.get_data(as_text=True).replace(missing, "URL")
+    # the record's own approval page (submit) answers like a missing record
+    for htmx in (False, True):
+        one = colin.post_form(f"/app/quote/{quote}/-/submit", {"origin": "record"}, htmx=htmx)
+        other = colin.post_form("/app/quote/987654/-/submit", {"origin": "record"}, htmx=htmx)
+        assert one.status_code == other.status_code == 404
+        same = [r.get_data(as_text=True).replace(f"/app/quote/{rid}/-/submit", "URL").replace(f"Quote {rid} ", "Quote ID ")
+                for r, rid in ((one, quote), (other, 987654))]
+        assert same[0] == same[1] and "Quote ID does not exist or you cannot see it." in same[0]
     # one who reads it but may not act gets a 403, not a redirect
     mgr = signed_in(real_app, "mgr")
     for url in (f"/-/approvals/{the_approval}/recall", f"/-/approvals/tasks/{task}/reassign"):

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from kehu_testing import Soup, make_site, real_packs
+from kehu_testing import Soup, fresh_database, make_site, real_packs
 
 PASSWORD = "pw-secret-123"
 ROUNDS = 6
@@ -97,10 +97,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(db_url, tmp_path):
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
     """(base URL, site, user ids): the real packs, a small sales organisation, and gunicorn
-    with two workers serving them."""
+    with two workers serving them (started once for the module's tests)."""
+    tmp_path = tmp_path_factory.mktemp("workers")
+    with fresh_database(tmp_path) as db_url:
+        yield from _serve(db_url, tmp_path)
+
+
+def _serve(db_url, tmp_path):
     site = make_site(db_url, tmp_path, packs=real_packs())
     ids = {"admin": site.create_user("admin", PASSWORD, "Admin", is_admin=True, locale="en")}
     d = site.tables.departments

@@ -70,7 +70,9 @@ class Ownership:
         """Each record claims the row version read here (an edit committed meanwhile makes
         the whole move a Conflict, never a second write under the same version)."""
         table = self.tables[entity.name]
-        rows = c.execute(sa.select(table.c.id, table.c.owner, table.c.row_version).where(table.c.id.in_(ids))).all()
+        # in id order: two moves over the same records take their row locks in the same order
+        rows = c.execute(sa.select(table.c.id, table.c.owner, table.c.row_version).where(table.c.id.in_(ids))
+                         .order_by(table.c.id)).all()
         for rid, old_owner, version in rows:
             if old_owner == new_owner:
                 continue
