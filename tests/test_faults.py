@@ -77,7 +77,9 @@ def test_an_unreadable_sqlite_file_answers_503_and_the_app_recovers(tmp_path):
         for url in ("/", "/app/account/", "/-/approvals"):
             text = assert_unavailable(client.get(url))
             assert "temporarily unavailable" in text and "暂时无法" in text
-        assert_unavailable(client.get("/app/account/", headers={"HX-Request": "true"}))
+        swap = client.get("/app/account/", headers={"HX-Request": "true"})
+        assert_unavailable(swap)
+        assert swap.headers["HX-Refresh"] == "true"  # a partial request reloads to the whole page
         signed_out = Client(app.test_client())
         assert_unavailable(signed_out.post_form("/-/login", {"username": "admin", "password": "secret-pw"}))
     finally:

@@ -41,6 +41,8 @@ def _render(status: int, code: str, message: str, fields=None):
 def unavailable(reason: str):
     """503 without touching the database (no current_user, no context processors)."""
     headers = {"Retry-After": "30", "Cache-Control": "no-store"}
+    if request.headers.get("HX-Request"):
+        headers["HX-Refresh"] = "true"  # htmx swaps no 503: the browser reloads and shows this page
     if request.path.startswith("/api/"):
         return error_body("unavailable", UNAVAILABLE_MESSAGES[reason]), 503, headers
     html = current_app.jinja_env.get_template("unavailable.html").render(reason=reason)
