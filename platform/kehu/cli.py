@@ -90,21 +90,24 @@ def migrate(dry_run, force, lock_timeout, retries):
     from kehu.db.sync import MigrationBusy, SyncRefused
 
     site = _app().extensions["kehu"]
-    plan = site.plan()
-    for line in plan.lines():
-        click.echo(("  " if not plan.empty else "") + line)
-    if dry_run:
-        return
-    try:  # also with nothing to change: the metadata version is recorded (running workers check it)
-        site.migrate(force=force, lock_timeout=lock_timeout, attempts=retries)
-    except SyncRefused as exc:
-        click.echo(f"Nothing was changed. {exc}", err=True)
-        sys.exit(1)
-    except MigrationBusy as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
-    if not plan.empty:
-        click.echo(f"Applied {len(plan.steps)} step(s).")
+    try:
+        plan = site.plan()
+        for line in plan.lines():
+            click.echo(("  " if not plan.empty else "") + line)
+        if dry_run:
+            return
+        try:  # also with nothing to change: the metadata version is recorded (running workers check it)
+            site.migrate(force=force, lock_timeout=lock_timeout, attempts=retries)
+        except SyncRefused as exc:
+            click.echo(f"Nothing was changed. {exc}", err=True)
+            sys.exit(1)
+        except MigrationBusy as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        if not plan.empty:
+            click.echo(f"Applied {len(plan.steps)} step(s).")
+    finally:
+        site.engine.dispose()  # no connection left open behind the command
 
 
 @main.command()
