@@ -148,3 +148,20 @@ def test_a_delete_carrying_a_stale_version_is_refused(world):
         w.svc("ed").delete("account", rid, row_version=seen)
     assert [c["new_value"] for c in info.value.changes] == ["changed"]
     assert stored(w, rid)["deleted_at"] is None
+
+
+def test_a_refused_write_answers_409_saying_what_changed(client):
+    """A delete sent from a page opened before someone else's edit: refused, and the page
+    names the change (the field's label and its values, who and when)."""
+    client.login()
+    site = client.application.extensions["kehu"]
+    svc = site.records(site.actor(site.authenticate("admin", "secret-pw")), "en")
+    record = svc.create("account", {"name": "Kappa"})
+    svc.update("account", record["id"], {"notes": "called them"}, record["row_version"])
+    response = client.post_form(f"/app/account/{record['id']}/delete", {"row_version": str(record["row_version"])})
+    assert response.status_code == 409
+    from kehu_testing import soup
+
+    changes = [li.get_text(" ", strip=True) for li in soup(response)[".error-page ul.changes li"]]
+    assert len(changes) == 1 and "Notes: empty → called them" in changes[0] and "管理员" in changes[0]
+    assert svc.get("account", record["id"])["deleted_at"] is None

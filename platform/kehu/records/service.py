@@ -862,6 +862,10 @@ class RecordService:
         ).mappings().all()
         hidden = self.policy.hidden_fields(entity)
         changes = [dict(r) for r in rows if r["field"] not in hidden]
+        for change in changes:  # for the answer: the field's label, and whether its values read as text
+            fld = entity.fields.get(change["field"] or "")
+            change["label"] = fld.label.get(self.lang) if fld is not None else None
+            change["plain"] = fld is not None and fld.type not in ("lookup", "user", "attachment", "child_table")
         return Conflict(self.t(
             "Someone else saved this record after you opened it. Your changes were not saved; review theirs below and apply yours again.",
             "在您打开此记录后，其他人已保存了它。您的修改未保存；请查看下面的变更后重新修改。"), changes, current)

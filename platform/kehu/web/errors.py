@@ -30,12 +30,13 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
-def _render(status: int, code: str, message: str, fields=None):
+def _render(status: int, code: str, message: str, fields=None, changes=()):
     if request.path.startswith("/api/"):
         return error_body(code, message, fields), status
-    titles = {404: _("Page not found"), 403: _("Not allowed"), 423: _("Locked")}
+    titles = {404: _("Page not found"), 403: _("Not allowed"), 423: _("Locked"), 409: _("Changed meanwhile")}
     template = "_error.html" if request.headers.get("HX-Request") else "error.html"
-    return render_template(template, status=status, title=titles.get(status, _("Something went wrong")), message=message), status
+    return render_template(template, status=status, title=titles.get(status, _("Something went wrong")), message=message,
+                           changes=changes), status
 
 
 def unavailable(reason: str):
@@ -69,7 +70,8 @@ def register(app) -> None:
     @app.errorhandler(KehuError)
     def kehu_error(exc: KehuError):
         fields = getattr(exc, "errors", None)
-        return _render(exc.status, exc.code, str(exc) if not fields else _("Please correct the marked fields."), fields)
+        return _render(exc.status, exc.code, str(exc) if not fields else _("Please correct the marked fields."), fields,
+                       getattr(exc, "changes", ()))  # a conflict says what changed meanwhile
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
