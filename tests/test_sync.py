@@ -18,7 +18,8 @@ from kehu.db.sync import SyncRefused
 SYSTEM_TABLES = ["kehu_user", "kehu_department", "kehu_team", "kehu_team_member", "kehu_user_role", "kehu_share",
                  "kehu_audit", "kehu_history", "kehu_counter", "kehu_meta", "kehu_retired_column",
                  "kehu_workflow_version", "kehu_approval", "kehu_approval_task", "kehu_approval_event",
-                 "kehu_delegation", "kehu_notification", "kehu_favourite", "kehu_user_attribute"]
+                 "kehu_delegation", "kehu_notification", "kehu_favourite", "kehu_user_attribute",
+                 "kehu_once_key"]
 
 
 # --------------------------------------------------------------------- helpers

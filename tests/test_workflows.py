@@ -707,15 +707,20 @@ def test_a_decision_on_a_step_no_longer_current_is_refused_and_records_nothing(b
 
 
 def test_someone_else_cannot_decide_a_task(build):
+    """Who can read the record but holds no task is refused (403); who cannot read it, or
+    asks for a task that does not exist, gets the same "no such approval" (404)."""
     w = build(flow(CHECK))
     rid = w.expense()
     w.submit(rid)
     task = w.pending(rid)["ctrl1"]
-    for who in ("rep1", "ctrl2", "admin"):
-        with pytest.raises(NotFound):
+    for who in ("rep1", "ctrl2", "admin"):  # the submitter, an approver of another task, an admin
+        with pytest.raises(Forbidden):
             w.ap(who).approve(task.id)
-    with pytest.raises(NotFound):
-        w.ap("ctrl1").approve(999999)
+    with pytest.raises(NotFound) as unreadable:
+        w.ap("stranger").approve(task.id)
+    with pytest.raises(NotFound) as missing:
+        w.ap("stranger").approve(999999)
+    assert str(unreadable.value) == str(missing.value) == "There is no such approval."
     assert w.pending(rid)["ctrl1"].state == "pending"
 
 
@@ -725,9 +730,9 @@ def test_recall_by_submitter_applies_on_recall_and_cancels_tasks(build):
     rid = w.expense()
     approval_id = w.submit(rid)["id"]
     with pytest.raises(NotFound):
-        w.ap("rep2").recall(approval_id)
-    with pytest.raises(NotFound):
-        w.ap("ctrl1").recall(approval_id)  # an approver is not the submitter
+        w.ap("rep2").recall(approval_id)  # cannot read rep1's claim: as if there were none
+    with pytest.raises(Forbidden):
+        w.ap("ctrl1").recall(approval_id)  # an approver reads it but is not the submitter
     cur = w.ap("rep1").recall(approval_id, "wrong amount")
     assert cur["state"] == "recalled" and cur["finished_at"] is not None
     assert {t.state for t in cur["tasks"]} == {"cancelled"}
@@ -1048,8 +1053,8 @@ def test_admin_reassigns_a_task(build):
     assert w.svc("stranger").get("expense", rid)["id"] == rid
     reassign = w.ap("admin").events("expense", rid)[-1]
     assert (reassign["action"], reassign["target_name"], reassign["comment"]) == ("reassign", "STRANGER", "ctrl1 is on leave")
-    with pytest.raises(NotFound):
-        w.ap("ctrl1").approve(task.id)
+    with pytest.raises(WorkflowError, match="handed this task to someone else"):
+        w.ap("ctrl1").approve(task.id)  # his own until a moment ago: too late, not forbidden
     assert w.ap("stranger").approve(task.id)["state"] == "approved"
     with pytest.raises(WorkflowError):  # nothing left to reassign
         w.ap("admin").reassign(task.id, w.ids["ctrl2"])

@@ -6,6 +6,7 @@ does not look like HTML or SVG (which a browser could run as a page).
 
 from __future__ import annotations
 
+import errno
 import json
 import mimetypes
 import secrets
@@ -25,6 +26,11 @@ class AttachmentStore:
         if not stored.isalnum():  # generated names only: no separators, no dots
             raise FileNotFoundError(stored)
         return self.folder / stored
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        with open(path, "xb") as out:
+            out.write(data)
 
     def accept(self, field, upload, lang: str, errors: dict) -> str | None:
         """Store an uploaded file (a werkzeug FileStorage); return the value to keep in the column."""
@@ -53,8 +59,18 @@ class AttachmentStore:
         if any(head.startswith(sig) for sig in _ACTIVE_CONTENT):
             errors.setdefault(field.name, []).append(tr(lang, "Web pages and SVG images cannot be attached.", "不能上传网页或 SVG 文件。"))
             return None
-        self.folder.mkdir(parents=True, exist_ok=True)
         stored = secrets.token_hex(16)
-        (self.folder / stored).write_bytes(data)
+        path = self.folder / stored
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._write(path, data)
+        except OSError as exc:
+            path.unlink(missing_ok=True)  # no half-written file left behind
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            errors.setdefault(field.name, []).append(tr(
+                lang, "The server's disk is full, so the file was not stored. Try again later, or ask an administrator to free space.",
+                "服务器磁盘已满，文件未能保存。请稍后重试，或请管理员释放磁盘空间。"))
+            return None
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return json.dumps({"name": name, "stored": stored, "size": len(data), "type": kind}, ensure_ascii=False)

@@ -90,23 +90,37 @@ def validate(paths):
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @click.option("--force", is_flag=True, help="Also apply type changes that may lose data.")
-def migrate(dry_run, force):
+@click.option("--lock-timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="PostgreSQL: seconds to wait for a table lock before giving up an attempt.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Attempts when a table stays locked (with a growing pause between them).")
+def migrate(dry_run, force, lock_timeout, retries):
     """Bring the database up to date with the metadata (additive; fields are retired, never dropped)."""
-    from kehu.db.sync import SyncRefused
+    from kehu.db.sync import MigrationBusy, SyncRefused
 
     site = _app().extensions["kehu"]
-    plan = site.plan()
-    if dry_run or plan.empty:
-        for line in plan.lines():
-            click.echo(("  " if not plan.empty else "") + line)
-        return
-    click.echo(f"Applying {len(plan.steps)} step(s) in one transaction:")
     try:
-        site.migrate(force=force, progress=_step_printer(len(plan.steps)))
-    except SyncRefused as exc:
-        click.echo(f"Nothing was changed. {exc}", err=True)
-        sys.exit(1)
-    click.echo(f"Applied {len(plan.steps)} step(s).")
+        plan = site.plan()
+        if dry_run or plan.empty:
+            for line in plan.lines():
+                click.echo(("  " if not plan.empty else "") + line)
+        if dry_run:
+            return
+        if not plan.empty:
+            click.echo(f"Applying {len(plan.steps)} step(s) in one transaction:")
+        try:  # also with nothing to change: the metadata version is recorded (running workers check it)
+            site.migrate(force=force, lock_timeout=lock_timeout, attempts=retries,
+                         progress=_step_printer(len(plan.steps)))
+        except SyncRefused as exc:
+            click.echo(f"Nothing was changed. {exc}", err=True)
+            sys.exit(1)
+        except MigrationBusy as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        if not plan.empty:
+            click.echo(f"Applied {len(plan.steps)} step(s).")
+    finally:
+        site.engine.dispose()  # no connection left open behind the command
 
 
 def _step_printer(total: int):

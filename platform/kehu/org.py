@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -34,6 +35,11 @@ class Department:
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
+
+
+def new_session_stamp() -> str:
+    """A fresh value for ``kehu_user.session_stamp``: sessions signed in before it end."""
+    return secrets.token_hex(16)
 
 
 class OrgService:
@@ -258,9 +264,10 @@ class OrgService:
         before = self.user(user_id)
         with self.site.writing() as c:
             self._check_department(c, department_id)
+            stamp = {"session_stamp": new_session_stamp()} if bool(before["is_active"]) != bool(is_active) else {}
             c.execute(sa.update(u).where(u.c.id == user_id).values(
                 display_name=display_name.strip(), department_id=department_id, is_active=is_active,
-                is_admin=is_admin, email=email or None, locale=locale))
+                is_admin=is_admin, email=email or None, locale=locale, **stamp))
             c.execute(sa.delete(r).where(r.c.user_id == user_id))
             if roles:
                 c.execute(sa.insert(r), [{"user_id": user_id, "role": role} for role in roles])
@@ -280,7 +287,8 @@ class OrgService:
             raise RecordInvalid({"password": [self._t("Use at least 8 characters.", "密码至少 8 位。")]})
         u = self.t.users
         with self.site.writing() as c:
-            c.execute(sa.update(u).where(u.c.id == user_id).values(password_hash=self.site.hash_password(password)))
+            c.execute(sa.update(u).where(u.c.id == user_id).values(password_hash=self.site.hash_password(password),
+                                                                 session_stamp=new_session_stamp()))
             self.site.audit(c, self.actor.id, "user.password", None, user_id, {})
 
     def audit_log(self, limit: int = 200, offset: int = 0) -> list[dict]:

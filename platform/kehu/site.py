@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import secrets
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,13 +13,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kehu.attachments import AttachmentStore
 from kehu.db import sync
-from kehu.db.engine import make_engine
+from kehu.db.engine import is_lock_timeout, make_engine
 from kehu.db.tables import build_tables
 from kehu.metadata.loader import base_pack_path, discover_packs, load_metadata
 from kehu.plugins import field_type_registry, make_plugin_manager
 from kehu.records.service import Actor, RecordService
 
 SYSTEM_ACTOR = Actor(id=None, username="system", display_name="System", is_admin=True)
+
+# plan steps without which pages fail: a table or column the metadata has and the database
+# lacks, or a column of another type (retiring a column or adding an index can wait)
+BLOCKING_STEPS = ("create_table", "add_column", "rename_column", "widen_column", "change_type")
 
 
 class Site:
@@ -34,6 +40,9 @@ class Site:
         self.engine = make_engine(database_url)
         self.instance_path = Path(instance_path)
         self.attachments = AttachmentStore(self.instance_path / "attachments")
+        self._schema_ok_until = 0.0  # see schema_is_current()
+        self._schema_lag_until = 0.0
+        self._schema_accepted: str | None = None
 
     @classmethod
     def from_settings(cls, settings: dict) -> "Site":
@@ -70,9 +79,62 @@ class Site:
     def plan(self) -> sync.Plan:
         return sync.plan(self.engine, self.metadata, self.tables)
 
-    def migrate(self, force: bool = False, progress=None) -> sync.Plan:
-        """Apply the plan; ``progress(step)`` hears of each step as it is applied."""
-        return sync.apply(self.engine, self.metadata, self.tables, force=force, progress=progress)
+    def migrate(self, force: bool = False, lock_timeout: float = 5.0, attempts: int = 3, progress=None) -> sync.Plan:
+        """Apply the plan. On PostgreSQL each attempt waits at most ``lock_timeout`` seconds
+        for a table lock (``progress(step)`` hears of each step as it is applied); a busy table is tried ``attempts`` times with a growing pause, then
+        :class:`kehu.db.sync.MigrationBusy` (nothing changed)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return sync.apply(self.engine, self.metadata, self.tables, force=force, lock_timeout=lock_timeout,
+                                  progress=progress)
+            except sa.exc.OperationalError as exc:
+                if not is_lock_timeout(exc):
+                    raise
+                if attempt == attempts:
+                    raise sync.MigrationBusy(
+                        f"The database is busy: another connection held a lock on a table this migration changes "
+                        f"for more than {lock_timeout:g} s, {attempts} times. Nothing was changed. Run it again when "
+                        f"the database is quieter (long queries: pg_stat_activity).") from None
+                time.sleep(min(30.0, lock_timeout * 2 ** (attempt - 1)))
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------- schema check
+    SCHEMA_CHECK_SECONDS = 5.0
+
+    def schema_is_current(self) -> bool:
+        """Whether the database holds what this site's metadata needs, so pages can run.
+
+        Cheap: while it is, the answer is kept for a few seconds; then one read of the
+        metadata version the last ``kehu migrate`` stored. Only when that differs from this
+        site's version (a worker started before or without a migrate, or metadata that
+        changed only labels) is the schema compared (the plan, at most once per interval);
+        a plan without blocking steps is accepted for that stored version. Nothing here
+        runs at start-up: an app may be created before its database is migrated."""
+        now = time.monotonic()
+        if now < self._schema_ok_until:
+            return True
+        stored = self._stored_version()
+        if stored is not None and stored in (self.metadata.version, self._schema_accepted):
+            self._schema_ok_until = now + self.SCHEMA_CHECK_SECONDS
+            return True
+        if now < self._schema_lag_until:
+            return False
+        if any(step.kind in BLOCKING_STEPS for step in self.plan().steps):
+            self._schema_lag_until = now + self.SCHEMA_CHECK_SECONDS
+            return False
+        self._schema_accepted = stored
+        self._schema_ok_until = now + self.SCHEMA_CHECK_SECONDS
+        return True
+
+    def _stored_version(self) -> str | None:
+        meta = self.tables.meta
+        try:
+            with self.reading() as c:
+                return c.execute(sa.select(meta.c.value).where(meta.c.key == "metadata_version")).scalar()
+        except (sa.exc.ProgrammingError, sa.exc.OperationalError) as exc:
+            if isinstance(exc, sa.exc.ProgrammingError) or "no such table" in str(exc.orig):
+                return None  # never migrated
+            raise
 
     # ----------------------------------------------------------------- users
     def hash_password(self, password: str) -> str:
@@ -89,7 +151,7 @@ class Site:
             user_id = c.execute(sa.insert(users).values(
                 username=username, display_name=display_name, password_hash=self.hash_password(password),
                 is_admin=is_admin, is_active=True, locale=locale, email=email, department_id=department_id,
-                created_at=dt.datetime.now().replace(microsecond=0),
+                created_at=dt.datetime.now().replace(microsecond=0), session_stamp=secrets.token_hex(16),
             ).returning(users.c.id)).scalar_one()
             if roles:
                 c.execute(sa.insert(self.tables.user_roles), [{"user_id": user_id, "role": r} for r in roles])

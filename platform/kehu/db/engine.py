@@ -40,8 +40,28 @@ def make_engine(url: str) -> sa.Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # pre-ping: after an outage, dead pooled connections are replaced on the next checkout;
+    # a connect timeout: an unreachable server fails a request instead of holding it
+    return sa.create_engine(url, pool_pre_ping=True,
+                            connect_args={"connect_timeout": 10} if url.startswith("postgresql") else {})
 
 
 def is_sqlite(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a database error means the disk (or the database's quota) is full: SQLite's
+    SQLITE_FULL, PostgreSQL's disk_full (53100) or a "No space left on device"."""
+    text = str(getattr(exc, "orig", exc))
+    return _sqlstate(exc) == "53100" or "database or disk is full" in text or "No space left on device" in text
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether a database error is a lock wait that gave up: PostgreSQL's lock_not_available
+    (55P03, what ``lock_timeout`` raises) or SQLite's "database is locked" (busy timeout)."""
+    return _sqlstate(exc) == "55P03" or "database is locked" in str(getattr(exc, "orig", exc))

@@ -69,6 +69,11 @@ class SyncRefused(Exception):
         self.steps = steps
 
 
+class MigrationBusy(Exception):
+    """A migration gave up waiting for a table lock (another connection held it past the
+    lock time-out, on every attempt); nothing was changed."""
+
+
 def _category(column_type) -> tuple[str, int | None]:
     t = column_type
     if isinstance(t, sa.Boolean):
@@ -170,8 +175,13 @@ class _connection:
             self.conn.close()
 
 
-def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = False, progress=None) -> Plan:
+def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = False, lock_timeout: float = 5.0,
+          progress=None) -> Plan:
     """Plan and apply in one transaction; raise SyncRefused for lossy steps unless forced.
+
+    On PostgreSQL every lock the migration waits for gives up after ``lock_timeout``
+    seconds (``SET LOCAL lock_timeout``), so an ALTER behind a long report never queues
+    every user's request behind it; the caller retries (:meth:`kehu.site.Site.migrate`).
     ``progress(step)`` is called as each step is applied."""
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -179,8 +189,8 @@ def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = F
             _foreign_keys(conn, False)
         try:
             with conn.begin():
-                if not sqlite:
-                    conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+                if not sqlite:  # set_config(..., true) is SET LOCAL with a bound value
+                    conn.execute(sa.select(sa.func.set_config("lock_timeout", f"{max(1, int(lock_timeout * 1000))}ms", True)))
                 todo = plan(conn, metadata, tables)
                 if todo.refused and not force:
                     raise SyncRefused(todo.refused)

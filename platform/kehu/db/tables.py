@@ -25,6 +25,9 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("locale", sa.String(8)),
         sa.Column("department_id", sa.Integer, sa.ForeignKey("kehu_department.id", name="fk_kehu_user_department")),
         sa.Column("created_at", sa.DateTime, nullable=False),
+        # renewed on deactivation, reactivation and password reset: a session carries it
+        # (hashed), so every session from before such a change ends (kehu/web/auth.py)
+        sa.Column("session_stamp", sa.String(32)),
     )
     departments = sa.Table(
         "kehu_department", md,
@@ -109,8 +112,19 @@ def system_tables(md: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("column_name", sa.String(80), primary_key=True),
         sa.Column("retired_at", sa.DateTime, nullable=False),
     )
+    # one-time keys of create requests (a form's hidden token, later an API Idempotency-Key):
+    # stored with the record the request created, in its transaction, so a repeated request
+    # finds that record instead of creating a second one
+    once = sa.Table(
+        "kehu_once_key", md,
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey(f"{USER_TABLE}.id", ondelete="CASCADE")),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.Integer),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
     return {t.name: t for t in (users, departments, teams, team_members, user_roles, shares, audit,
-                                history, counters, meta, retired, *workflow_tables(md), *dispatch_tables(md))}
+                                history, counters, meta, retired, *workflow_tables(md), *dispatch_tables(md), once)}
 
 
 def dispatch_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:

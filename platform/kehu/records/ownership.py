@@ -11,7 +11,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from kehu.errors import Forbidden, NotFound, RecordInvalid
+from kehu.errors import Forbidden, Locked, NotFound, RecordInvalid
 from kehu.records.policy import ACTION_LABELS_ZH, LEVELS, Policy
 
 LEVEL_LABELS_ZH = {"none": "无", "own": "本人", "department": "本部门", "department_tree": "本部门及下级部门", "all": "全部"}
@@ -33,8 +33,10 @@ class Ownership:
 
     # --------------------------------------------------------------- assign
     def assign(self, entity_name: str, record_ids, new_owner: int) -> int:
-        """Give records to another user; all or nothing: one refused record refuses all."""
-        entity = self.svc.entity(entity_name)
+        """Give records to another user; all or nothing: one refused record refuses all.
+        A record waiting for approval is not reassigned by anyone, administrators included
+        (its approvers were found from its owner): recall or decide the approval first."""
+        entity = self.svc.record_entity(entity_name)
         ids = sorted({int(i) for i in record_ids})
         if not ids:
             return 0
@@ -49,20 +51,34 @@ class Ownership:
                     raise self.svc._not_found(entity, ", ".join(str(i) for i in sorted(set(ids) - readable)))
                 raise Forbidden(self.t("You may not reassign some of these records; nothing was changed.",
                                        "您无权分配其中部分记录；未做任何更改。"))
+            held = c.execute(sa.select(table.c.id).where(table.c.id.in_(ids), self._pending(table))).scalars().all()
+            if held:
+                names = self.svc.visible_titles(entity.name, held)
+                listed = ", ".join(names.get(i, f"#{i}") for i in sorted(held))
+                raise Locked(self.t(
+                    f"Waiting for approval, so it cannot be reassigned until the approval is decided or recalled: {listed}. Nothing was changed.",
+                    f"以下记录正在审批中，审批完成或撤回之前不能重新分配：{listed}。未做任何更改。"))
             self._require_active_user(c, new_owner)  # permission first: a refusal reveals nothing
             self._move(c, entity, ids, new_owner, "assign")
         return len(ids)
 
+    @staticmethod
+    def _pending(table):
+        return table.c.workflow_state == "pending"
+
     def _move(self, c, entity, ids: list[int], new_owner: int, action: str) -> None:
+        """Each record claims the row version read here (an edit committed meanwhile makes
+        the whole move a Conflict, never a second write under the same version)."""
         table = self.tables[entity.name]
-        now = _now()
-        rows = c.execute(sa.select(table.c.id, table.c.owner, table.c.row_version).where(table.c.id.in_(ids))).all()
+        # in id order: two moves over the same records take their row locks in the same order
+        rows = c.execute(sa.select(table.c.id, table.c.owner, table.c.row_version).where(table.c.id.in_(ids))
+                         .order_by(table.c.id)).all()
         for rid, old_owner, version in rows:
             if old_owner == new_owner:
                 continue
-            c.execute(sa.update(table).where(table.c.id == rid).values(
-                owner=new_owner, row_version=version + 1, updated_at=now, updated_by=self.svc.actor.id))
-            self.svc._history(c, entity, rid, version + 1, "update", [("owner", old_owner, new_owner)])
+            written = self.svc._claim(c, entity, {"id": rid, "row_version": version}, {"owner": new_owner},
+                                      where=sa.or_(table.c.workflow_state.is_(None), ~self._pending(table)))
+            self.svc._history(c, entity, rid, written["row_version"], "update", [("owner", old_owner, new_owner)])
         self.site.audit(c, self.svc.actor.id, action, entity.name, ids[0] if len(ids) == 1 else None,
                         {"records": ids, "to": new_owner})
 
@@ -81,8 +97,10 @@ class Ownership:
                 s.c.entity == entity.name, s.c.record_id == record_id).order_by(s.c.id)).mappings()]
 
     def share(self, entity_name: str, record_id: int, principal_type: str, principal_id: int, access: str) -> int:
-        """Share a record; one cannot grant more than one has (write needs write)."""
-        entity = self.svc.entity(entity_name)
+        """Share a record; one cannot grant more than one has (write needs write). Allowed
+        while the record waits for approval: a share changes who may open the record, not
+        the record (approvers themselves receive a read share)."""
+        entity = self.svc.record_entity(entity_name)
         s = self.tables.shares
         with self.site.writing() as c:
             record = self.svc.get(entity.name, record_id, conn=c)
@@ -102,7 +120,7 @@ class Ownership:
             return share_id
 
     def unshare(self, entity_name: str, record_id: int, share_id: int) -> None:
-        entity = self.svc.entity(entity_name)
+        entity = self.svc.record_entity(entity_name)
         s = self.tables.shares
         with self.site.writing() as c:
             record = self.svc.get(entity.name, record_id, conn=c)
@@ -125,8 +143,14 @@ class Ownership:
         if not self.policy.is_admin:
             raise Forbidden(self.t("Only administrators can transfer all of a user's records.", "只有管理员可以转移用户的全部记录。"))
 
+    def _movable(self, table, from_user: int):
+        """A user's live records that a transfer moves: all but those waiting for approval."""
+        return sa.and_(table.c.owner == from_user, table.c.deleted_at.is_(None),
+                       sa.or_(table.c.workflow_state.is_(None), ~self._pending(table)))
+
     def transfer_preview(self, from_user: int, to_user: int) -> list[tuple[str, int]]:
-        """How many live records of each entity would move from one user to another."""
+        """How many live records of each entity would move from one user to another (records
+        waiting for approval stay: see :meth:`transfer_held`)."""
         self._require_admin()
         out = []
         with self.site.reading() as c:
@@ -134,31 +158,53 @@ class Ownership:
                 if entity.child_of:
                     continue  # lines follow their parent
                 table = self.tables[name]
-                n = c.execute(sa.select(sa.func.count()).select_from(table).where(
-                    table.c.owner == from_user, table.c.deleted_at.is_(None))).scalar_one()
+                n = c.execute(sa.select(sa.func.count()).select_from(table).where(self._movable(table, from_user))).scalar_one()
                 if n:
                     out.append((name, n))
         return out
 
+    def transfer_held(self, from_user: int) -> list[tuple[str, int, str]]:
+        """(entity, id, title) of the user's records a transfer leaves with them because they
+        wait for approval; once decided or recalled, a second transfer moves them."""
+        self._require_admin()
+        out = []
+        with self.site.reading() as c:
+            for name, entity in self.site.metadata.entities.items():
+                if entity.child_of:
+                    continue
+                table = self.tables[name]
+                title, _shown = self.svc._title_column(entity, table)
+                for rid, text in c.execute(sa.select(table.c.id, title).where(
+                        table.c.owner == from_user, table.c.deleted_at.is_(None), self._pending(table)).order_by(table.c.id)):
+                    out.append((name, rid, self.svc.title_of(entity, {"id": rid, entity.title_field: text})))
+        return out
+
     def transfer(self, from_user: int, to_user: int) -> list[tuple[str, int]]:
-        """Move every live record of one user to another (someone left); one transaction."""
+        """Move every live record of one user to another (someone left); one transaction.
+        Records waiting for approval are skipped (see :meth:`transfer_held`)."""
         self._require_admin()
         if from_user == to_user:
             raise RecordInvalid({"to_user": [self.t("Choose a different user.", "请选择另一位用户。")]})
         moved = []
+        held: dict[str, int] = {}
         with self.site.writing() as c:
             self._require_active_user(c, to_user)
             for name, entity in self.site.metadata.entities.items():
                 if entity.child_of:
                     continue
                 table = self.tables[name]
-                ids = [r for (r,) in c.execute(sa.select(table.c.id).where(
-                    table.c.owner == from_user, table.c.deleted_at.is_(None)))]
+                ids = [r for (r,) in c.execute(sa.select(table.c.id).where(self._movable(table, from_user)))]
                 if ids:
                     self._move(c, entity, ids, to_user, "transfer")
                     moved.append((name, len(ids)))
-            self.site.audit(c, self.svc.actor.id, "transfer.all", None, None,
-                            {"from": from_user, "to": to_user, "moved": dict(moved)})
+                kept = c.execute(sa.select(sa.func.count()).select_from(table).where(
+                    table.c.owner == from_user, table.c.deleted_at.is_(None), self._pending(table))).scalar_one()
+                if kept:
+                    held[name] = kept
+            detail = {"from": from_user, "to": to_user, "moved": dict(moved)}
+            if held:
+                detail["held"] = held  # waiting for approval: not moved
+            self.site.audit(c, self.svc.actor.id, "transfer.all", None, None, detail)
         return moved
 
     # -------------------------------------------------------------- explain

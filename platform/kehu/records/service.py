@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from marshmallow import ValidationError
 
 from kehu import expressions
+from kehu.db.engine import is_disk_full
 from kehu.errors import Conflict, Forbidden, Locked, NotFound, RecordInvalid
 from kehu.fields.base import tr
 from kehu.metadata.model import SYSTEM_FIELDS, Entity, Field
@@ -27,6 +30,7 @@ from kehu.records.policy import Policy
 from kehu.records.query import ListQuery
 
 SERVER_OWNED = set(SYSTEM_FIELDS) | {"row_version", "workflow_state", "deleted_at", "deleted_by"}
+ONCE_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class RecordService:
     @property
     def approvals(self):
         """Submit, approve, reject, recall, reassign, delegate: the record's workflows."""
-        from kehu.records.approvals import Approvals
+        from kehu.records.workflow import Approvals
 
         return Approvals(self)
 
@@ -128,6 +132,15 @@ class RecordService:
     def entity(self, name: str) -> Entity:
         entity = self.meta.entities.get(name)
         if entity is None:
+            raise NotFound(tr(self.lang, f"No such page: {name}", f"没有这个页面：{name}"))
+        return entity
+
+    def record_entity(self, name: str) -> Entity:
+        """An entity whose records are changed on their own. Lines (``child_of``) are
+        changed only inside their parent's form, where the parent's permissions and approval
+        lock apply, so for them this is "no such page", like an unknown entity."""
+        entity = self.entity(name)
+        if entity.child_of:
             raise NotFound(tr(self.lang, f"No such page: {name}", f"没有这个页面：{name}"))
         return entity
 
@@ -393,6 +406,13 @@ class RecordService:
             raise RecordInvalid({"_record": [self.t(
                 "Another record was saved with one of these unique values at the same moment; nothing was saved.",
                 "另一条记录同时保存了相同的唯一值；本次未保存。")]}) from None
+        except sa.exc.OperationalError as exc:
+            self._discard_files()
+            if not is_disk_full(exc):
+                raise
+            raise RecordInvalid({"_record": [self.t(
+                "The server's disk is full, so nothing was saved. Try again later, or ask an administrator to free space; what you typed is still here.",
+                "服务器磁盘已满，本次未保存。请稍后重试，或请管理员释放磁盘空间；您填写的内容仍保留在此。")]}) from None
         except BaseException:
             self._discard_files()
             raise
@@ -405,17 +425,31 @@ class RecordService:
                 pass
         self._new_files = []
 
-    def create(self, entity_name: str, data: dict, *, conn=None) -> dict:
+    def create(self, entity_name: str, data: dict, *, conn=None, once: str | None = None) -> dict:
+        """Create a record. ``once``: the request's one-time key (a create form's hidden
+        token; an API's ``Idempotency-Key``). The first create with a key stores it with the
+        new record's id, in the same transaction; a repeat (a double click, a client retry,
+        even at the same moment) creates nothing and returns that record."""
         with self._saving():
-            return self._create(entity_name, data, conn)
+            return self._create(entity_name, data, conn, once)
 
-    def _create(self, entity_name: str, data: dict, conn) -> dict:
-        entity = self.entity(entity_name)
+    @staticmethod
+    def new_once_key() -> str:
+        """A fresh one-time key for a create form."""
+        return secrets.token_urlsafe(24)
+
+    def _create(self, entity_name: str, data: dict, conn, once: str | None = None) -> dict:
+        entity = self.record_entity(entity_name)
         self.policy.require(entity, "create")
         values = self.new_record(entity.name)
         errors: dict[str, list[str]] = {}
         values.update(self._load(entity, data, partial=False, errors=errors))
         with self.site.writing(conn) as c:
+            if once is not None:
+                done = self._take_once_key(c, entity, once)
+                if done is not None:  # a repeat: the record its first request created
+                    self._discard_files()
+                    return self.get(entity.name, done, conn=c)
             children = self._prepare(entity, values, None, c, errors)
             now = _now()
             row = {k: v for k, v in values.items() if k in self.tables[entity.name].c}
@@ -428,6 +462,9 @@ class RecordService:
                 self.tables[entity.name].c.id)).scalar_one()
             self._save_children(c, entity, record_id, children, None)
             self._history(c, entity, record_id, 1, "create", [])
+            if once is not None:
+                keys = self.tables.once_key
+                c.execute(sa.update(keys).where(keys.c.key == once).values(record_id=record_id))
             record = self.get(entity.name, record_id, conn=c)
             self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=True, conn=c)
         return record
@@ -437,29 +474,35 @@ class RecordService:
             return self._update(entity_name, record_id, data, row_version, conn)
 
     def _update(self, entity_name: str, record_id: int, data: dict, row_version: int | None, conn) -> dict:
-        entity = self.entity(entity_name)
+        entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             existing = self._fetch(entity, record_id, conn=c)
-            self.policy.require(entity, "write", existing)
+            self.policy.require(entity, "write", existing, conn=c)
             self.refuse_if_locked(entity, existing)
             if row_version is None:
                 raise RecordInvalid({"_record": [self.t("The form is missing its version; reload the page.", "表单缺少版本号，请刷新页面。")]})
-            if int(row_version) != existing["row_version"]:
-                raise self._conflict(c, entity, existing, int(row_version))
+            # a form older than the record: refused, unless it asks for nothing the record
+            # does not already say (the same form sent twice, a client's retry)
+            stale = int(row_version) != existing["row_version"]
             values = {k: v for k, v in existing.items()}
             errors: dict[str, list[str]] = {}
             values.update(self._load(entity, data, partial=True, errors=errors))
-            children = self._prepare(entity, values, existing, c, errors)
+            try:
+                children = self._prepare(entity, values, existing, c, errors)
+            except RecordInvalid:
+                if stale:
+                    raise self._conflict(c, entity, existing, int(row_version)) from None
+                raise
             table = self.tables[entity.name]
             changes = [
                 (f.name, existing.get(f.name), values.get(f.name))
                 for f in entity.user_fields()
                 if f.name in table.c and _differs(existing.get(f.name), values.get(f.name))
             ]
-            child_changes = self._save_children(c, entity, record_id, children, existing)
-            if not changes and not child_changes:
-                return existing
-            new_version = existing["row_version"] + 1
+            if not changes and not self._lines_change(entity, children, existing):
+                return self._strip(entity, existing)
+            if stale:
+                raise self._conflict(c, entity, existing, int(row_version))
             update = {name: new for name, _, new in changes}
             for name, value in self.approvals.void_if_changed(c, entity, existing, set(update)).items():
                 if name == "workflow_state":
@@ -467,43 +510,107 @@ class RecordService:
                 elif name in table.c and name not in update and _differs(existing.get(name), value):
                     update[name] = value
                     changes.append((name, existing.get(name), value))
-            update.update(updated_at=_now(), updated_by=self.actor.id, row_version=new_version)
-            result = c.execute(sa.update(table).where(
-                table.c.id == record_id, table.c.row_version == existing["row_version"]).values(**update))
-            if result.rowcount != 1:
-                raise self._conflict(c, entity, self.get(entity.name, record_id, conn=c), int(row_version))
+            # the row first: a concurrent writer is refused here, before any line is touched
+            new_version = self._claim(c, entity, existing, update)["row_version"]
+            child_changes = self._save_children(c, entity, record_id, children, existing)
             self._history(c, entity, record_id, new_version, "update", changes + child_changes)
             record = self.get(entity.name, record_id, conn=c)
             self.site.pm.hook.after_record_save(service=self, entity=entity, record=record, created=False, conn=c)
         return record
 
-    def delete(self, entity_name: str, record_id: int, *, conn=None) -> None:
-        """Move a record to the recycle bin (restorable)."""
-        entity = self.entity(entity_name)
+    def delete(self, entity_name: str, record_id: int, *, conn=None, row_version: int | None = None) -> None:
+        """Move a record to the recycle bin (restorable). Its pending approval, if any (an
+        administrator may delete a locked record), is cancelled with it. ``row_version``:
+        the version the user saw, when the request carries it (a stale one is a conflict)."""
+        entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             record = self._fetch(entity, record_id, conn=c)
-            self.policy.require(entity, "delete", record)
+            self.policy.require(entity, "delete", record, conn=c)
             self.refuse_if_locked(entity, record)
+            if row_version is not None and int(row_version) != record["row_version"]:
+                raise self._conflict(c, entity, record, int(row_version))
             self.site.pm.hook.before_record_delete(service=self, entity=entity, record=record)
+            record = self.approvals.cancel_for_delete(c, entity, record)
             self._set_deleted(c, entity, record, deleted=True)
 
     def restore(self, entity_name: str, record_id: int, *, conn=None) -> dict:
-        entity = self.entity(entity_name)
+        entity = self.record_entity(entity_name)
         with self.site.writing(conn) as c:
             record = self._fetch(entity, record_id, deleted=True, conn=c)
             self.policy.require(entity, "delete", record)
+            self.refuse_if_locked(entity, record)
             self._check_unique(c, entity, record, record_id)
             self._set_deleted(c, entity, record, deleted=False)
             return self.get(entity.name, record_id, conn=c)
 
     def _set_deleted(self, c, entity: Entity, record: dict, deleted: bool) -> None:
+        values = {"deleted_at": _now(), "deleted_by": self.actor.id} if deleted else {"deleted_at": None, "deleted_by": None}
+        written = self._claim(c, entity, record, values, in_bin=not deleted)
+        self._history(c, entity, record["id"], written["row_version"], "delete" if deleted else "restore", [])
+
+    def _claim(self, c, entity: Entity, record: dict, values: dict, *, in_bin: bool = False, where=None) -> dict:
+        """Write ``values`` to the record's row *if it still has the row version the caller
+        read* (``record["row_version"]``): ``UPDATE … WHERE id = :id AND row_version = :seen``,
+        with the next version and the updated stamps. Returns the record as written.
+
+        Every write that changes a record's row goes through here: edit, assign, transfer,
+        delete, restore and a workflow's field changes. A claim that matches no row (another
+        request wrote, deleted or restored the record since it was read; on PostgreSQL this
+        one waited for that one's row lock first) is a :class:`Conflict` naming what changed,
+        so two writes never land under one version. ``in_bin``: the row is in the recycle
+        bin (a restore); ``where``: a further condition the row must meet."""
         table = self.tables[entity.name]
-        version = record["row_version"] + 1
-        now = _now()
-        c.execute(sa.update(table).where(table.c.id == record["id"]).values(
-            deleted_at=now if deleted else None, deleted_by=self.actor.id if deleted else None,
-            row_version=version, updated_at=now, updated_by=self.actor.id))
-        self._history(c, entity, record["id"], version, "delete" if deleted else "restore", [])
+        seen = record["row_version"]
+        values = dict(values, row_version=seen + 1, updated_at=_now(), updated_by=self.actor.id)
+        live = table.c.deleted_at.is_not(None) if in_bin else table.c.deleted_at.is_(None)
+        stmt = sa.update(table).where(table.c.id == record["id"], table.c.row_version == seen, live)
+        if where is not None:
+            stmt = stmt.where(where)
+        if c.execute(stmt.values(**values)).rowcount != 1:
+            row = c.execute(sa.select(table).where(table.c.id == record["id"])).mappings().first()
+            raise self._conflict(c, entity, self._strip(entity, dict(row)) if row else dict(record), seen)
+        return dict(record, **values)
+
+    def _take_once_key(self, c, entity: Entity, key: str) -> int | None:
+        """Take a create request's one-time key for this transaction: None when it is new (it
+        is stored now, its record id follows at the end), else the id of the record its first
+        request created. On PostgreSQL a second request with the key waits at the insert for
+        the first one's transaction: it finds the key taken once that commits (or takes it,
+        if that one failed and rolled back); on SQLite writers are serialised anyway."""
+        keys = self.tables.once_key
+        if not isinstance(key, str) or not ONCE_KEY.match(key):
+            raise RecordInvalid({"_record": [self.t("This form is damaged (its one-time key); reload the page.",
+                                                    "表单已损坏（一次性标识无效），请刷新页面。")]})
+        try:
+            with c.begin_nested():
+                c.execute(sa.insert(keys).values(key=key, user_id=self.actor.id, entity=entity.name, created_at=_now()))
+            return None
+        except sa.exc.IntegrityError:
+            row = c.execute(sa.select(keys).where(keys.c.key == key)).mappings().one()
+        if row["user_id"] != self.actor.id or row["entity"] != entity.name or row["record_id"] is None:
+            raise RecordInvalid({"_record": [self.t("This form was already used; reload the page.",
+                                                    "此表单已提交过，请刷新页面。")]})
+        return row["record_id"]
+
+    def _lines_change(self, entity: Entity, children: dict, existing: dict) -> bool:
+        """Whether saving ``children`` would add, change or remove a line (see _save_children)."""
+        for child in entity.child_tables():
+            if child.name not in children:
+                continue
+            table = self.tables[child.target]
+            link = child.get("link_field")
+            old = {r["id"]: r for r in existing.get(child.name, [])}
+            cols = [n for n in table.c.keys() if n not in SERVER_OWNED and n not in ("row_version", link)]
+            kept = set()
+            for line in children[child.name]:
+                if line.get("id") not in old:
+                    return True
+                kept.add(line["id"])
+                if any(_differs(old[line["id"]].get(k), line.get(k)) for k in cols):
+                    return True
+            if set(old) - kept:
+                return True
+        return False
 
     # ------------------------------------------------------------ validation
     def _load(self, entity: Entity, data: dict, partial: bool, errors: dict[str, list[str]] | None = None) -> dict:
@@ -805,6 +912,10 @@ class RecordService:
         ).mappings().all()
         hidden = self.policy.hidden_fields(entity)
         changes = [dict(r) for r in rows if r["field"] not in hidden]
+        for change in changes:  # for the answer: the field's label, and whether its values read as text
+            fld = entity.fields.get(change["field"] or "")
+            change["label"] = fld.label.get(self.lang) if fld is not None else None
+            change["plain"] = fld is not None and fld.type not in ("lookup", "user", "attachment", "child_table")
         return Conflict(self.t(
             "Someone else saved this record after you opened it. Your changes were not saved; review theirs below and apply yours again.",
             "在您打开此记录后，其他人已保存了它。您的修改未保存；请查看下面的变更后重新修改。"), changes, current)

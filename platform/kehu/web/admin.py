@@ -306,6 +306,7 @@ def transfer():
         if from_user is not None and from_user == to_user:
             errors["to_user"] = [_("Choose a different user.")]
     preview = moved = None
+    held = []
     status = 422 if errors else 200
     if asked and not errors:
         ownership = records().ownership
@@ -316,10 +317,12 @@ def transfer():
                 errors, status = exc.errors, 422
         else:
             preview = ownership.transfer_preview(from_user, to_user)
+        if not errors:
+            held = ownership.transfer_held(from_user)  # waiting for approval: they stay
     entities = site().metadata.entities
     return render_template("admin/transfer.html", people=people, everyone=everyone, from_user=from_user,
                            to_user=to_user, errors=errors, preview=preview, moved=moved, entities=entities,
-                           section="transfer"), status
+                           held=held, section="transfer"), status
 
 
 # ------------------------------------------------------------------- audit

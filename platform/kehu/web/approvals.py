@@ -1,9 +1,15 @@
 """Approval pages: the inbox, the actions of the record's approval panel (submit, approve,
 reject, recall, reassign), delegation, and the read-only workflow view for administrators.
 
-Views are thin over :class:`kehu.records.approvals.Approvals`. After a decision the page
+Views are thin over :class:`kehu.records.workflow.Approvals`. After a decision the page
 is reloaded (the workflow may have changed the record's fields); a refused action on the
 record page answers with the panel again, its message and the comment as typed.
+
+Answers: a task or approval that does not exist, or whose record the user cannot read, is
+one and the same 404; an action the user may not take (deciding someone else's task,
+recalling someone else's approval, reassigning without being an administrator) is a 403;
+an action that came too late (the step moved on, the task was handed on, the record
+changed meanwhile) gets the panel or the page back with the reason.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from htmx_flask import make_response as hx_response
 
-from kehu.errors import Forbidden, KehuError, NotFound, RecordInvalid, WorkflowError
+from kehu.errors import Conflict, Forbidden, KehuError, NotFound, RecordInvalid, WorkflowError
 from kehu.web import i18n
 from kehu.web.i18n import gettext as _
 from kehu.web.context import service, site
@@ -80,15 +86,14 @@ def _done(message: str, target: str):
 
 
 def _refused(exc: KehuError, entity_name: str, record_id: int, back: str):
-    """A refused action: on the record page the panel again with the message; elsewhere
-    back to where the user was, with the message on top."""
-    if isinstance(exc, NotFound):
-        service().get(entity_name, record_id)  # one who cannot see the record gets its 404, nothing more
+    """An action refused because it came too late or its input was wrong (not because the
+    user may not take it: that is a 403): on the record page the panel again with the
+    message; elsewhere back to where the user was, with the message on top."""
     errors = getattr(exc, "errors", None) or {}
     message = " ".join(m for msgs in errors.values() for m in msgs) if errors else str(exc)
     if request.form.get("origin") == "record" and request.headers.get("HX-Request"):
-        # htmx swaps 409 and 422 only: a task that went elsewhere meanwhile answers 409
-        return _panel(entity_name, record_id, 409 if isinstance(exc, NotFound) else exc.status, message, errors)
+        # htmx swaps 409 and 422 only (see the htmx-config in base.html)
+        return _panel(entity_name, record_id, exc.status, message, errors)
     flash(message, "error")
     if request.headers.get("HX-Request"):
         return hx_response("", 204, redirect=back)
@@ -109,13 +114,14 @@ def submit(entity, record_id):
     back = url_for("records.detail", entity=ent.name, record_id=record_id)
     try:
         approval = svc.approvals.submit(ent.name, record_id, request.form.get("comment"))
-    except (WorkflowError, RecordInvalid) as exc:
+    except (WorkflowError, RecordInvalid, Conflict) as exc:
         return _refused(exc, ent.name, record_id, back)
     return _done(_("Submitted for approval: %(workflow)s.", workflow=approval["workflow_def"].label.get(i18n.lang())), back)
 
 
 def _task_target(task_id: int) -> tuple[str, int]:
-    """The record a task belongs to, for the answer (the service checks the task itself)."""
+    """The record a task belongs to, for the answer: the same 404 as a missing task unless
+    the user can read it (the service checks the task itself)."""
     return service().approvals.locate(task_id=task_id)
 
 
@@ -129,7 +135,7 @@ def decide(task_id, decision):
             after = approvals.approve(task_id, comment)
         else:
             after = approvals.reject(task_id, comment)
-    except (WorkflowError, RecordInvalid, NotFound) as exc:
+    except (WorkflowError, RecordInvalid, Conflict) as exc:
         return _refused(exc, entity_name, record_id, _back(entity_name, record_id))
     state = after["state"] if after else ""
     message = {
@@ -144,7 +150,7 @@ def recall(approval_id):
     entity_name, record_id = service().approvals.locate(approval_id=approval_id)
     try:
         service().approvals.recall(approval_id, request.form.get("comment"))
-    except (WorkflowError, RecordInvalid, NotFound) as exc:
+    except (WorkflowError, RecordInvalid, Conflict) as exc:
         return _refused(exc, entity_name, record_id, _back(entity_name, record_id))
     return _done(_("Recalled. You can change the record and submit it again."), _back(entity_name, record_id))
 
@@ -158,7 +164,7 @@ def reassign(task_id):
         user_id = 0
     try:
         service().approvals.reassign(task_id, user_id, request.form.get("comment"))
-    except (WorkflowError, RecordInvalid) as exc:
+    except (WorkflowError, RecordInvalid, Conflict) as exc:
         return _refused(exc, entity_name, record_id, _back(entity_name, record_id))
     return _done(_("Reassigned."), _back(entity_name, record_id))
 

@@ -14,8 +14,10 @@ bp = Blueprint("auth", __name__)
 
 
 def _stamp(row: dict) -> str:
-    """Changes whenever the password does, so a new password signs out every other session."""
-    return hashlib.sha256(row["password_hash"].encode()).hexdigest()[:16]
+    """Changes whenever the password or the user's session stamp does (renewed on every
+    deactivation, reactivation and password reset, :mod:`kehu.org`), so such a change
+    signs out every session from before it, and re-activating a user revives none."""
+    return hashlib.sha256(f"{row['password_hash']}|{row.get('session_stamp') or ''}".encode()).hexdigest()[:16]
 
 
 class User(UserMixin):

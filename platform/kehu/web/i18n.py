@@ -205,18 +205,16 @@ CATALOG: dict[str, str] = {
         "没有下属：您不负责任何部门，或部门中没有其他人。",
 }
 
-# strings of the approval pages and of the workbench live beside their views' modules
+# strings of each area's pages live beside their views' modules
 from kehu.web.i18n_approvals import CATALOG as _APPROVALS  # noqa: E402
-from kehu.web.i18n_sales import CATALOG as _SALES  # noqa: E402
-from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
-from kehu.web.i18n_uiperm import CATALOG as _UIPERM  # noqa: E402
-
-CATALOG.update(_APPROVALS)
-CATALOG.update(_WORKBENCH)
-CATALOG.update(_UIPERM)
-CATALOG.update(_SALES)
 from kehu.web.i18n_dispatch import CATALOG as _DISPATCH  # noqa: E402
-CATALOG.update(_DISPATCH)
+from kehu.web.i18n_integrity import CATALOG as _INTEGRITY  # noqa: E402
+from kehu.web.i18n_sales import CATALOG as _SALES  # noqa: E402
+from kehu.web.i18n_uiperm import CATALOG as _UIPERM  # noqa: E402
+from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
+
+for _catalog in (_APPROVALS, _DISPATCH, _INTEGRITY, _SALES, _UIPERM, _WORKBENCH):
+    CATALOG.update(_catalog)
 
 
 def select_locale() -> str:

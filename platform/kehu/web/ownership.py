@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, make_response, request, url_for
 from flask_login import current_user, login_required
 
-from kehu.errors import Forbidden, RecordInvalid
+from kehu.errors import Forbidden, Locked, RecordInvalid
 from kehu.org import OrgService
 from kehu.web.i18n import gettext as _
-from kehu.web.records import (entity_or_404, go_to, partial_or_page, render_detail, render_list, service,
-                              site)
+from kehu.web.records import (entity_or_404, go_to, partial_or_page, record_entity_or_404, render_detail, render_list,
+                              service, site)
 
 bp = Blueprint("ownership", __name__, url_prefix="/app")
 
@@ -52,7 +52,8 @@ def access_context(svc, ent, record: dict, errors=None) -> dict:
     out = {"can_assign": False, "can_share": False, "is_admin": policy.is_admin, "errors": errors or {}}
     if ent.child_of:
         return out  # lines follow their parent record
-    out["can_assign"] = policy.can(ent, "assign", record)
+    # a record waiting for approval keeps its owner until the approval is decided or recalled
+    out["can_assign"] = record.get("workflow_state") != "pending" and policy.can(ent, "assign", record)
     out["can_share"] = policy.can(ent, "share", record)
     if not (out["can_assign"] or out["can_share"] or out["is_admin"]):
         return out
@@ -96,7 +97,7 @@ def _detail_url(ent, record_id):
 
 @bp.route("/<entity>/<int:record_id>/assign", methods=["POST"])
 def assign(entity, record_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     svc = service()
     owner = _int(request.form.get("owner"))
     try:
@@ -126,8 +127,8 @@ def bulk_assign(entity):
         count = service().ownership.assign(ent.name, ids, owner if owner is not None else 0)
     except RecordInvalid as exc:
         return render_list(ent, 422, bulk_error=" ".join(_messages(exc)), checked=checked)
-    except Forbidden as exc:
-        return render_list(ent, 403, bulk_error=str(exc), checked=checked)
+    except (Forbidden, Locked) as exc:
+        return render_list(ent, exc.status, bulk_error=str(exc), checked=checked)
     flash(_("%(count)s records assigned to %(name)s.", count=count,
             name=(site().user(owner) or {}).get("display_name", "")), "ok")
     query = request.query_string.decode("utf-8", "replace")
@@ -136,7 +137,7 @@ def bulk_assign(entity):
 
 @bp.route("/<entity>/<int:record_id>/share", methods=["POST"])
 def share(entity, record_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     kind, _sep, principal = (request.form.get("principal") or "").partition(":")
     principal_id = _int(principal)
     try:
@@ -151,7 +152,7 @@ def share(entity, record_id):
 
 @bp.route("/<entity>/<int:record_id>/unshare/<int:share_id>", methods=["POST"])
 def unshare(entity, record_id, share_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     service().ownership.unshare(ent.name, record_id, share_id)
     flash(_("Share removed."), "ok")
     return go_to(_detail_url(ent, record_id) + "#access")
@@ -162,7 +163,7 @@ def explain(entity, record_id):
     """Administrators: for each action, may the chosen user do it on this record, and why."""
     if not current_user.is_admin:
         raise Forbidden(_("Only administrators can see why someone may use a record."))
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     svc = service()
     record = svc.get(ent.name, record_id)
     people = _org(svc).users()

@@ -17,6 +17,7 @@ from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
 
 from kehu.errors import Conflict, NotFound, RecordInvalid
 from kehu.records.query import Filter, ListQuery, parse
+from kehu.records.service import ONCE_KEY
 from kehu.web import i18n
 from kehu.web.i18n import gettext as _
 from kehu.web.render import DisplayContext
@@ -24,7 +25,7 @@ from kehu.web.context import service, site
 
 bp = Blueprint("records", __name__, url_prefix="/app")
 
-CONTROL_KEYS = {"csrf_token", "_action", "row_version"}
+CONTROL_KEYS = {"csrf_token", "_action", "row_version", "form_token"}
 _CHILD_KEY = re.compile(r"^([a-z][a-z0-9_]{1,39})-(\d{1,4})-([a-z][a-z0-9_]{1,39})$")
 
 
@@ -39,6 +40,16 @@ def _signed_in():
 def entity_or_404(name: str):
     entity = site().metadata.entities.get(name)
     if entity is None:
+        abort(404)
+    return entity
+
+
+def record_entity_or_404(name: str):
+    """The entity of a record page. Lines (``child_of``) have no pages of their own: they
+    are shown and changed inside their parent's form, under its permissions and its
+    approval lock, so their detail, edit, delete, restore and file links answer 404."""
+    entity = entity_or_404(name)
+    if entity.child_of:
         abort(404)
     return entity
 
@@ -114,7 +125,7 @@ def _url_with(ent, query: ListQuery):
 # ----------------------------------------------------------------- detail
 @bp.route("/<entity>/<int:record_id>")
 def detail(entity, record_id):
-    return render_detail(entity_or_404(entity), record_id)
+    return render_detail(record_entity_or_404(entity), record_id)
 
 
 def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
@@ -159,7 +170,7 @@ def render_detail(ent, record_id: int, status: int = 200, access_errors=None):
 
 @bp.route("/<entity>/<int:record_id>/file/<field>")
 def attachment(entity, record_id, field):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     record = service().get(ent.name, record_id)
     fld = ent.fields.get(field)
     if fld is None or fld.type != "attachment" or not record.get(field):
@@ -259,6 +270,7 @@ def _form_context(ent, record: dict, errors=None, conflict=None, record_id=None)
     return dict(entity=ent, record=record, layout=layout, errors=errors or {}, stray_errors=stray,
                 conflict=conflict, record_id=record_id, ctx=DisplayContext(site(), i18n.lang(), labels, ent.name),
                 svc=svc, title=svc.title_of(ent, record) if record_id else None,
+                form_token=None if record_id else _form_token(),
                 **(_prefill_context(ent, svc) if record_id is None else {}))
 
 
@@ -273,6 +285,13 @@ def _prefill_context(ent, svc) -> dict:
             cancel_url = url_for("records.detail", entity=fld.target, record_id=value)
             break
     return {"form_args": {name: request.args.get(name) for name in given}, "cancel_url": cancel_url}
+
+
+def _form_token() -> str:
+    """A create form's one-time key (see RecordService.create): the one it was sent with when
+    it comes back with errors (nothing was created under it), else a new one."""
+    sent = request.form.get("form_token") if request.method == "POST" else None
+    return sent if sent and ONCE_KEY.match(sent) else service().new_once_key()
 
 
 def render_form(ent, record, status=200, **kwargs):
@@ -316,7 +335,8 @@ def new(entity):
         return render_form(ent, record)
     data = form_data(ent, site().metadata.layout(ent.name, "form"))
     try:
-        record = svc.create(ent.name, data)
+        # a form sent twice (a double click, a retry) creates one record: both go to it
+        record = svc.create(ent.name, data, once=request.form.get("form_token") or None)
     except RecordInvalid as exc:
         return render_form(ent, _redisplay(ent, data), 422, errors=exc.errors)
     return _after_save(ent, record)
@@ -324,7 +344,7 @@ def new(entity):
 
 @bp.route("/<entity>/<int:record_id>/edit", methods=["GET", "POST"])
 def edit(entity, record_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     svc = service()
     if request.method == "GET":
         record = svc.get(ent.name, record_id)
@@ -372,17 +392,17 @@ def _int(value):
 
 @bp.route("/<entity>/<int:record_id>/delete", methods=["POST"])
 def delete(entity, record_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     svc = service()
     title = svc.title_of(ent, svc.get(ent.name, record_id))  # read before: its name for the message
-    svc.delete(ent.name, record_id)
+    svc.delete(ent.name, record_id, row_version=_int(request.form.get("row_version")))
     flash(_("Deleted “%(title)s” — you can restore it from the recycle bin.", title=title), "ok")
     return go_to(url_for("records.list_view", entity=ent.name))
 
 
 @bp.route("/<entity>/<int:record_id>/restore", methods=["POST"])
 def restore(entity, record_id):
-    ent = entity_or_404(entity)
+    ent = record_entity_or_404(entity)
     service().restore(ent.name, record_id)
     flash(_("Restored."), "ok")
     return go_to(url_for("records.detail", entity=ent.name, record_id=record_id))
