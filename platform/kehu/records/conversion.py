@@ -24,9 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
-from kehu.errors import Conflict, KehuError, NotFound, RecordInvalid, WorkflowError
+from kehu.errors import KehuError, NotFound, RecordInvalid, WorkflowError
 from kehu.records.query import Filter, ListQuery
 
 PARTS = ("customer", "contact", "opportunity")
@@ -279,15 +277,10 @@ class Conversion:
                   "converted_opportunity": ids["opportunity"], "converted_at": now, "converted_by": svc.actor.id}
         values = {k: v for k, v in wanted.items() if k in table.c and entity.has_field(k)}
         changes = [(k, lead.get(k), v) for k, v in values.items() if lead.get(k) != v]
-        version = lead["row_version"] + 1
-        done = conn.execute(sa.update(table).where(table.c.id == lead["id"], table.c.row_version == lead["row_version"])
-                            .values(**values, updated_at=now, updated_by=svc.actor.id, row_version=version)).rowcount
-        if done != 1:
-            raise Conflict(self.t("Someone else changed this lead a moment ago; nothing was converted. Reload and try again.",
-                                  "此线索刚被他人修改，未进行转化。请刷新后重试。"))
+        version = svc._claim(conn, entity, lead, values)["row_version"]  # a lead changed meanwhile: Conflict
         svc._history(conn, entity, lead["id"], version, "convert", changes)
         record = svc.get(entity.name, lead["id"], conn=conn)
-        svc.site.pm.hook.after_record_save(service=svc, entity=entity, record=record, created=False)
+        svc.site.pm.hook.after_record_save(service=svc, entity=entity, record=record, created=False, conn=conn)
         return record
 
 

@@ -300,7 +300,6 @@ class Dispatch:
         permission, the approval lock and the row version the board showed are checked before
         anything changes; history, audit and the new assignee's notification follow."""
         entity, assignment = self._assignment(entity_name)
-        table = self.tables[entity.name]
         fld = entity.field(assignment.field)
         with self.site.writing() as c:
             record = self.svc._fetch(entity, record_id, conn=c)  # 404 unless readable
@@ -325,11 +324,7 @@ class Dispatch:
             if old is None:  # the first dispatch sets what the assignment sets (e.g. status 'assigned')
                 values.update(self._set_values(entity, assignment))
             changes = [(name, record.get(name), value) for name, value in values.items() if record.get(name) != value]
-            version = seen + 1
-            claimed = c.execute(sa.update(table).where(table.c.id == record_id, table.c.row_version == seen).values(
-                **values, row_version=version, updated_at=_now(), updated_by=self.actor.id))
-            if claimed.rowcount != 1:
-                raise self.svc._conflict(c, entity, self.svc._fetch(entity, record_id, conn=c), seen)
+            version = self.svc._claim(c, entity, record, values)["row_version"]
             self.svc._history(c, entity, record_id, version, "update", changes)
             self.site.audit(c, self.actor.id, "dispatch", entity.name, record_id, {"from": old, "to": user_id})
             saved = self.svc._fetch(entity, record_id, conn=c)
