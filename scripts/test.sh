@@ -30,14 +30,17 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -h 127.0.0.1 -q 2>/dev/
   fi
 fi
 
+# two workers (pytest-xdist), one per core; KEHU_TEST_WORKERS=0 runs in one process
+WORKERS=(-n "${KEHU_TEST_WORKERS:-2}")
+
 echo "== test suite on SQLite"
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "${WORKERS[@]}" "$@"
 sqlite_rc=$?
 
 pg_rc=0
 if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -q 2>/dev/null; then
   echo "== test suite on PostgreSQL ($PG_URL)"
-  KEHU_TEST_DATABASE_URL=$PG_URL .venv/bin/python -m pytest -m "not browser" "$@"
+  KEHU_TEST_DATABASE_URL=$PG_URL .venv/bin/python -m pytest "${WORKERS[@]}" -m "not browser" "$@"
   pg_rc=$?
 else
   echo "!! PostgreSQL is not running on 127.0.0.1:5432; the PostgreSQL run is skipped"

@@ -72,7 +72,7 @@ def _pg_admin() -> sa.Engine:
     return sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
 
 
-def _load(url: str, instance: Path) -> DemoTemplate | dict:
+def _load(url: str, instance: Path) -> dict:
     from kehu.demo import load_demo
     from kehu.site import Site
 

@@ -11,8 +11,11 @@ not submitted, an unticked checkbox sends nothing, a ``<select>`` sends its sele
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 import re
+from decimal import Decimal
 from urllib.parse import urlencode, urlsplit
 
 from bs4 import BeautifulSoup, Tag
@@ -212,8 +215,8 @@ def regex_example(pattern: str, serial: int = 0) -> str:
     classes, repeats, groups, alternatives, anchors). Different ``serial`` numbers give
     different strings where the pattern allows (for unique fields)."""
     import re._parser as sre_parse  # noqa: PLC0415  (the standard library's own regex parser)
-    from re._constants import (ANY, AT, BRANCH, CATEGORY, CATEGORY_DIGIT, CATEGORY_SPACE,  # noqa: PLC0415
-                               CATEGORY_WORD, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, RANGE, SUBPATTERN)
+    from re._constants import (ANY, BRANCH, CATEGORY, CATEGORY_DIGIT, CATEGORY_SPACE, CATEGORY_WORD,  # noqa: PLC0415
+                               IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, RANGE, SUBPATTERN)
 
     counter = [serial]
 
@@ -262,9 +265,6 @@ def regex_example(pattern: str, serial: int = 0) -> str:
 
 
 # ------------------------------------------------------ Kehu record forms
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-from decimal import Decimal  # noqa: E402
 
 # what a person types into each kind of widget, by variant (0: a new record, 1: an edit)
 DATES = ("2026-03-16", "2026-04-20")
