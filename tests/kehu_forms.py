@@ -288,7 +288,8 @@ class RecordForm:
     for child grids, with values as a person gave them (text, a picked id, a ticked box...).
     """
 
-    def __init__(self, client, url: str, metadata, field_types, serial: int):
+    def __init__(self, client, url: str, metadata, field_types, serial: int, keep=()):
+        self.keep = set(keep)  # fields left as the form opened them (a record made from another)
         self.client = client
         self.url = url
         self.meta = metadata
@@ -318,7 +319,9 @@ class RecordForm:
                 if name in typed or name in self.displayed or not self.shown(wrapper):
                     continue
                 fld = self.entity.field(name)
-                if wrapper.select_one(f'[data-grid="{name}"]') is not None:
+                if name in self.keep:
+                    typed[name] = self.as_opened(fld)
+                elif wrapper.select_one(f'[data-grid="{name}"]') is not None:
                     typed[name] = self.fill_grid(fld, variant)
                 elif not self.form.has(name):
                     self.displayed.add(name)
@@ -329,6 +332,30 @@ class RecordForm:
             if not self.refresh_visibility():
                 break
         return typed
+
+    def as_opened(self, fld):
+        """What a kept field holds as the form opened: a value as a person would have given it,
+        and for a grid its lines (each column that holds something)."""
+        def value(f, name):
+            widget = self.types[f.type].widget
+            raw = self.form.value(name)
+            if widget == "checkbox":
+                return bool(raw)
+            if widget in ("lookup", "user"):
+                return int(raw) if raw else None
+            return raw or None
+
+        if fld.type != "child_table":
+            return value(fld, fld.name)
+        centity = self.meta.entity(fld.target)
+        lines = []
+        for i in range(self.form.rows(fld.name)):
+            prefix = f"{fld.name}-{i}-"
+            columns = {el["name"][len(prefix):].split("__")[0] for el in self.form.controls()
+                       if el.get("name", "").startswith(prefix)} - {"id"}
+            line = {c: value(centity.field(c), prefix + c) for c in sorted(columns)}
+            lines.append({c: v for c, v in line.items() if v is not None})
+        return lines
 
     def refresh_visibility(self) -> bool:
         """Ask the form's compute URL which conditional fields are hidden now, as the page does

@@ -172,8 +172,9 @@ def test_grants_take_read_or_write_only(work):
 
 def test_a_line_entity_has_no_granting_fields(work):
     path = work / "base" / "metadata" / "entities" / "account_line.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "  checker:\n    type: user\n    label: {en: Checker, zh: 核对人}\n    grants: [read]\n",
-                    encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nfields:\n", "\nfields:\n  checker:\n    type: user\n    label: {en: Checker, zh: 核对人}\n"
+                                 "    grants: [read]\n", 1), encoding="utf-8")
     found = problems(work / "base")
     assert len(found) == 1 and "follows it; declare 'grants' on a field of 'account'" in found[0].message
 

@@ -169,9 +169,10 @@ def test_work_log_lines_follow_their_request(org):
     assert e1.get("service_work_log", line)["content"] == "电话受理"
     with pytest.raises(NotFound):
         e1.get("service_work_log", foreign)
-    client = org.client("e1")
-    assert client.get(f"/app/service_work_log/{line}").status_code == 200
-    assert client.get(f"/app/service_work_log/{foreign}").status_code == 404
+    client = org.client("e1")  # lines have no pages of their own: they are read on their request's page
+    page = client.get(f"/app/service_request/{mine['id']}")
+    assert page.status_code == 200 and "电话受理" in soup(page).text("main")
+    assert client.get(f"/app/service_request/{other['id']}").status_code == 404
 
 
 def test_why_can_they_see_it_names_the_field(org):

@@ -149,7 +149,7 @@ def test_a_timeline_source_defaults_to_its_only_lookup(work):
 
 @pytest.mark.parametrize("item, needle, message", [
     ("  - vist\n", "vist", "timeline.0: unknown entity 'vist'. Did you mean 'visit'?"),
-    ("  - {entity: account_line, field: item}\n", "account_line", "timeline.0.field: 'account_line.item' is not a lookup to 'account'. Use 'account'."),
+    ("  - {entity: account_line, field: item}\n", "account_line", "timeline.0.field: 'account_line.item' is not a lookup to 'account'. Use 'account', 'ship_to'."),
     ("  - {entity: visit, date: subject}\n", "date: subject", "timeline.0.date: 'subject' is a text field; a timeline places records by a date or datetime field"),
     ("  - {entity: visit, date: visited}\n", "date: visited}", "timeline.0.date: unknown field 'visited' of entity 'visit'. Did you mean 'visited_on'?"),
     ("  - {entity: visit, status: subject}\n", "status: subject", "timeline.0.status: 'subject' is a text field; the status shown comes from a picklist field."),

@@ -57,6 +57,11 @@ class Everything:
         self.in_transaction.append(conn.in_transaction())  # the save's own connection, mid-transaction
 
     @hookspecs.hookimpl
+    def prepare_new_record(self, service, entity, record):
+        if entity.name == "account" and not record.get("notes"):
+            record["notes"] = f"prepared for {service.actor.username}"
+
+    @hookspecs.hookimpl
     def before_record_delete(self, service, entity, record):
         if record.get("name") == "keep me":
             raise Forbidden("Kept by a plugin.")
@@ -114,6 +119,14 @@ def test_save_hooks_adjust_refuse_and_observe(plugin_app):
         svc.create("account", {"name": "forbidden"})
     assert refused.value.errors == {"name": ["This name is not allowed by a plugin."]}
     assert svc.count("account") == 1
+
+
+def test_a_new_records_form_is_prepared_by_plugins_and_nothing_is_saved(plugin_app):
+    client = Client(plugin_app.test_client())
+    client.login()
+    page = soup(client.get("/app/account/new"))
+    assert page.text("#f-notes") == "prepared for admin"
+    assert service(plugin_app).count("account") == 0
 
 
 def test_delete_hook_can_refuse(plugin_app):

@@ -333,6 +333,6 @@ def test_empty_related_lists_collapse_to_one_line_and_unreadable_ones_are_left_o
     for li in collapsed:  # one line: the title, and "+ New" where the rep may create
         assert not li.select("table")
     quote_line = next(li for li in collapsed if li["id"] == "related-quote-customer")
-    assert quote_line.select_one("a")["href"] == "/app/quote/new"
+    assert quote_line.select_one("a")["href"] == f"/app/quote/new?customer={customer['id']}"  # the parent filled in
     # a rep reads no repair orders: that list is not offered at all
     assert not page["#related-repair_order-customer"]

@@ -36,6 +36,12 @@ def after_record_save(service, entity, record, created, conn):
 
 
 @hookspec
+def prepare_new_record(service, entity, record):
+    """Adjust ``record`` (a dict), the values a new record's form opens with — its defaults and
+    what its URL and lookups filled in — before it is shown. Nothing is saved."""
+
+
+@hookspec
 def before_record_delete(service, entity, record):
     """Raise a KehuError to refuse deleting ``record``."""
 

@@ -34,6 +34,12 @@ class DefaultSaveRules:
         returns.before_save(service, entity, values, existing, conn)
 
     @hookspecs.hookimpl
+    def prepare_new_record(self, service, entity, record):
+        from kehu.records import returns
+
+        returns.propose(service, entity, record)
+
+    @hookspecs.hookimpl
     def after_approval_event(self, service, conn, entity, record_id, approval_id, action, step, comment):
         from kehu.records import stamps
 

@@ -71,11 +71,47 @@ def cases(meta):
 
 
 # --------------------------------------------------------------- the check
+def made_from(meta, ent):
+    """The lookup a record of ``ent`` is made from, if any: a required lookup that offers a
+    "Create …" button on its target (``new_action``) and copies the target's lines (``fill``
+    of a child table) — a return is made from its order, never typed from nothing."""
+    for fld in ent.lookups():
+        fill = fld.get("fill") or {}
+        if fld.required and fld.get("new_action") and any(
+                ent.fields.get(t) is not None and ent.field(t).type == "child_table" for t in fill):
+            return fld
+    return None
+
+
+def source_url(client: Client, site, entity: str, fld, reader) -> tuple[str, set[str]]:
+    """The New form opened from a record the user may make one from (the "Create …" button's
+    condition holds and its lines are copied), and the fields the form then keeps as opened:
+    the lookup and the copied child tables."""
+    from kehu import expressions
+    from kehu.records.query import ListQuery
+
+    when = fld.get("new_action").get("when")
+    grids = {t for t in fld.get("fill") if site.metadata.entity(entity).field(t).type == "child_table"}
+    for record in reader.list(fld.target, ListQuery(per_page=200)).rows:
+        source = reader.get(fld.target, record["id"])
+        if when and not expressions.evaluate(when, reader._env(fld.target, source)):
+            continue
+        url = f"/app/{entity}/new?{fld.name}={record['id']}"
+        form = RecordForm(client, url, site.metadata, site.field_types, 0)
+        if form.form.value(fld.name) == str(record["id"]) and all(form.form.rows(g) for g in grids):
+            return url, {fld.name} | grids
+    raise AssertionError(f"no {fld.target} the user may make a {entity} from")
+
+
 def round_trip(client: Client, site, entity: str, reader, role: str | None, record_property) -> None:
     """New form -> save -> read back -> Edit form -> change -> save -> read back."""
     meta = site.metadata
     ent = meta.entity(entity)
-    new = RecordForm(client, f"/app/{entity}/new", meta, site.field_types, next(SERIAL))
+    url, keep = f"/app/{entity}/new", set()
+    source = made_from(meta, ent)
+    if source is not None:  # a return from a delivered order: opened from it, its lines as proposed
+        url, keep = source_url(client, site, entity, source, reader)
+    new = RecordForm(client, url, meta, site.field_types, next(SERIAL), keep)
     problems = not_settable_inputs(new)
     typed = new.fill(0)
     response = new.save()
@@ -85,7 +121,7 @@ def round_trip(client: Client, site, entity: str, reader, role: str | None, reco
     record = reader.get(entity, record_id)
     problems += differences(meta, ent, typed, record, "saved from New")
 
-    edit = RecordForm(client, f"/app/{entity}/{record_id}/edit", meta, site.field_types, next(SERIAL))
+    edit = RecordForm(client, f"/app/{entity}/{record_id}/edit", meta, site.field_types, next(SERIAL), keep)
     problems += not_settable_inputs(edit)
     problems += not_shown(meta, ent, edit, typed, "Edit form after New")
     if role is None or may_write(meta, role, entity):

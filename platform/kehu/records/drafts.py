@@ -46,6 +46,7 @@ class Drafts:
                     # what the user named wins; a default or an empty field takes the copy
                     if target not in given and (record.get(target) in (None, "", []) or target in defaults):
                         record[target] = filled
+        svc.site.pm.hook.prepare_new_record(service=svc, entity=entity, record=record)
         self._compute(entity, record)
         return record, given
 

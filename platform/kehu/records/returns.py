@@ -98,6 +98,35 @@ def before_save(service, entity, values: dict, existing: dict | None, conn) -> N
         raise RecordInvalid(errors)
 
 
+def propose(service, entity, record: dict) -> None:
+    """A new return opened from its order (its lines copied from the order's, in order) takes
+    what is left to return of each line: the delivered quantity minus what other returns
+    already take; lines with nothing left are left out. A return of an order not delivered
+    yet keeps the copied lines (the save then says why nothing can be returned)."""
+    if entity.name != RETURN or not applies(service.meta) or not record.get("lines"):
+        return
+    order_id = record.get("sales_order")
+    if not isinstance(order_id, int):
+        return
+    tables = service.tables
+    order_t, line_t = tables[ORDER], tables[ORDER_LINE]
+    with service.site.reading() as conn:
+        status = conn.execute(sa.select(order_t.c.status).where(order_t.c.id == order_id)).scalar()
+        if status not in DELIVERED:
+            return
+        order_lines = conn.execute(sa.select(line_t.c.id, line_t.c.product, line_t.c.quantity).where(
+            line_t.c.sales_order == order_id, line_t.c.deleted_at.is_(None)).order_by(line_t.c.id)).all()
+        taken = _returned_elsewhere(service, conn, [ol.id for ol in order_lines], None)
+    if len(order_lines) != len(record["lines"]):
+        return  # not the order's own lines (a field the user may not read left some out)
+    proposed = []
+    for line, ol in zip(record["lines"], order_lines):
+        left = (ol.quantity or Decimal(0)) - taken.get(ol.id, Decimal(0))
+        if line.get("product") == ol.product and left > 0:
+            proposed.append(dict(line, quantity=left))
+    record["lines"] = proposed
+
+
 def _returned_elsewhere(service, conn, order_line_ids: list[int], except_return: int | None) -> dict[int, Decimal]:
     if not order_line_ids:
         return {}

@@ -203,9 +203,9 @@ class RecordService:
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
         hidden = self.policy.hidden_fields(entity)
-        names = ["id", "row_version"] + [
+        names = ["id", "row_version", "workflow_state"] + [
             c for c in (columns or [f.name for f in entity.fields.values()])
-            if c in table.c and c not in ("id", "row_version") and c not in hidden
+            if c in table.c and c not in ("id", "row_version", "workflow_state") and c not in hidden
         ]
         where = self._where(entity, table, query)
         order = self._order(entity, table, query)
