@@ -19,6 +19,7 @@ from marshmallow import ValidationError
 
 from kehu import expressions
 from kehu.errors import Conflict, Forbidden, Locked, NotFound, RecordInvalid
+from kehu.fields import limits
 from kehu.fields.base import tr
 from kehu.metadata.model import SYSTEM_FIELDS, Entity, Field
 from kehu.records import coding
@@ -140,6 +141,8 @@ class RecordService:
     def _fetch(self, entity: Entity, record_id: int, *, deleted: bool = False, conn=None) -> dict:
         """The whole stored record (hidden fields included) if the actor can read it."""
         table = self.tables[entity.name]
+        if isinstance(record_id, int) and not 0 < record_id <= limits.ID_MAX:  # no such id can exist
+            raise self._not_found(entity, record_id)
         stmt = sa.select(table).where(table.c.id == record_id, self._visible(entity, table, deleted))
         with self.site.reading(conn) as c:
             row = c.execute(stmt).mappings().first()
@@ -299,6 +302,9 @@ class RecordService:
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
         title, _shown = self._title_column(entity, table)
+        problem = limits.text_problem(term or "", self.lang)
+        if problem:  # a control character never reaches the database (PostgreSQL refuses NUL)
+            raise RecordInvalid({"q": [problem]})
         query = ListQuery(q=(term or "").strip()[:100], per_page=limit)
         stmt = (sa.select(table.c.id, title).where(self._where(entity, table, query))
                 .order_by(title).limit(min(limit, 50)))
@@ -565,10 +571,10 @@ class RecordService:
                     continue
                 full = dict(old.get(line.get("id"), {}))
                 full.update(line)
+                self._formulas(centity, full)  # first, so a line's computed amount is checked too
                 line_errors = self._validate(centity, full, old.get(line.get("id")), conn, skip={child.get("link_field")})
                 for name, msgs in line_errors.items():
                     errors.setdefault(f"{child.name}.{i}.{name}", []).extend(msgs)
-                self._formulas(centity, full)
                 full_lines.append(full)
             children[child.name] = full_lines
             values[child.name] = full_lines
@@ -630,6 +636,10 @@ class RecordService:
                 # a field the actor cannot edit cannot be demanded of them
                 if not ftype.computed and self.is_required(fld, values) and self.policy.can_edit_field(entity, fld.name):
                     errors.setdefault(fld.name, []).append(self.t(f"{fld.label.en} is required.", f"请填写{fld.label.zh}。"))
+                continue
+            problem = ftype.stored_problem(value, fld, self.lang)  # formulas, defaults and hooks too
+            if problem is not None:
+                errors.setdefault(fld.name, []).append(problem)
                 continue
             old = (existing or {}).get(fld.name)
             if fld.type == "picklist":

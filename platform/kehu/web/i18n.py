@@ -213,10 +213,12 @@ CATALOG: dict[str, str] = {
 
 # strings of the approval pages and of the workbench live beside their views' modules
 from kehu.web.i18n_approvals import CATALOG as _APPROVALS  # noqa: E402
+from kehu.web.i18n_safety import CATALOG as _SAFETY  # noqa: E402
 from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
 
 CATALOG.update(_APPROVALS)
 CATALOG.update(_WORKBENCH)
+CATALOG.update(_SAFETY)
 
 
 def select_locale() -> str:

@@ -16,6 +16,7 @@ from htmx_flask import make_response as hx_response
 from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
 
 from kehu.errors import Conflict, NotFound, RecordInvalid
+from kehu.fields import limits
 from kehu.records.query import Filter, ListQuery, parse
 from kehu.web import i18n
 from kehu.web.i18n import gettext as _
@@ -311,10 +312,12 @@ def _redisplay(ent, data: dict, record_id=None) -> dict:
 
 
 def _int(value):
+    """A row version or record id from the request: None unless it fits its INTEGER column."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(str(value).strip()) if value is not None and len(str(value)) <= 12 else None
+    except ValueError:
         return None
+    return number if number is not None and limits.INT32_MIN <= number <= limits.INT32_MAX else None
 
 
 @bp.route("/<entity>/<int:record_id>/delete", methods=["POST"])
@@ -381,6 +384,9 @@ def lookup(entity, field):
         abort(404)
     target = request.args.get("target", "")
     term = request.args.get(f"{target}__search", request.args.get("q", ""))
+    problem = limits.text_problem(term, i18n.lang(), max_length=200)
+    if problem:
+        abort(400, problem)
     if fld.type == "user":
         results = site().user_choices(term)
     else:
