@@ -196,6 +196,9 @@ class RecordService:
         """Records the actor may *export* (the role's export level, not its read level), in
         batches, each with the labels of its lookups; hidden fields are never included.
 
+        Each export is written to the audit log before any row is read: who, the entity,
+        the filters and search, and how many rows it holds.
+
         Returns (the fields exported, an iterator of (row, labels))."""
         entity = self.entity(entity_name)
         self.policy.require(entity, "export")
@@ -203,8 +206,15 @@ class RecordService:
         hidden = self.policy.hidden_fields(entity)
         fields = [entity.field(c) for c in columns if c in table.c and c not in hidden]
         names = ["id"] + [f.name for f in fields if f.name != "id"]
-        stmt = (sa.select(*[table.c[n] for n in names]).where(self._where(entity, table, query, "export"))
+        where = self._where(entity, table, query, "export")
+        stmt = (sa.select(*[table.c[n] for n in names]).where(where)
                 .order_by(*self._order(entity, table, query)).limit(self.EXPORT_LIMIT))
+        with self.site.writing() as c:
+            rows = c.execute(sa.select(sa.func.count()).select_from(
+                sa.select(table.c.id).where(where).limit(self.EXPORT_LIMIT).subquery())).scalar_one()
+            self.site.audit(c, self.actor.id, "export", entity.name, None, {
+                "filters": [{"field": f.field, "op": f.op, "values": list(f.raw)} for f in query.filters],
+                "search": query.q or None, "deleted": query.deleted, "rows": rows})
 
         def batches():
             with self.site.reading() as conn:

@@ -81,7 +81,7 @@ def render_list(ent, status: int = 200, **extra):
     filter_labels = _filter_labels(ent, query)
     context = dict(entity=ent, layout=layout, query=query, page=page, columns=[ent.field(c) for c in columns],
                    ctx=ctx, filter_fields=filter_fields, filter_labels=filter_labels, url_with=_url_with(ent, query),
-                   bulk=bulk_assign_context(svc, ent, query, page), **extra)
+                   bulk=bulk_assign_context(svc, ent, query, page), can_export=svc.policy.can(ent, "export"), **extra)
     html = partial_or_page("records/_list.html", templates("list", ent.name), **context)
     response = hx_response(html, status)
     response.vary.add("HX-Request")
