@@ -287,3 +287,65 @@ def test_a_value_the_database_refuses_is_a_message_not_a_500(app):
     assert "A value could not be stored" in soup(response).text("main")
     with site.reading() as c:
         assert c.execute(sa.select(site.tables.teams.c.id)).all() == []
+
+
+# ---------------------------------------------------------------- approvals
+def test_approval_comments_and_ids_beyond_their_columns_are_refused(real_app):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from kehu.org import OrgService
+
+    site = real_app.extensions["kehu"]
+    admin = site.authenticate("admin", "secret-pw")
+    org = OrgService(site, site.actor(admin), "en")
+    sales = org.create_department("销售部", name_en="Sales")
+    mgr = site.create_user("mgr", "pw-secret-123", "Mark Manager", roles=["sales_manager"], department_id=sales, locale="en")
+    rep = site.create_user("rep", "pw-secret-123", "Rita Rep", roles=["sales_rep"], department_id=sales, locale="en")
+    with site.writing() as c:
+        c.execute(sa.update(site.tables.departments).values(manager_id=mgr))
+    svc = site.records(site.actor(site.user(rep)), "en")
+    customer = svc.create("customer", {"name": "Acme"})
+    quote = svc.create("quote", {"subject": "Servers", "customer": customer["id"], "quote_date": dt.date.today(),
+                                 "status": "draft", "discount_percent": 15})["id"]
+
+    def client_of(username, password="pw-secret-123"):
+        client = Client(real_app.test_client())
+        client.login(username, password)
+        return client
+
+    rep_client, mgr_client = client_of("rep"), client_of("mgr")
+    refused = rep_client.post_form(f"/app/quote/{quote}/-/submit", {"comment": "ok\x00", "origin": "record"}, htmx=True)
+    assert refused.status_code == 422
+    assert "Remove the control character U+0000" in soup(refused).text(".alert.error")
+    assert rep_client.post_form(f"/app/quote/{quote}/-/submit", {"comment": "Please", "origin": "record"},
+                                htmx=True).status_code == 204
+    tasks = site.tables.approval_task
+    with site.reading() as c:
+        task = c.execute(sa.select(tasks.c.id).where(tasks.c.state == "pending")).scalar_one()
+
+    # a comment longer than the history keeps is refused as a whole, not cut at 2,000 characters
+    refused = mgr_client.post_form(f"/-/approvals/tasks/{task}/reject", {"comment": "x" * 2001, "origin": "record"}, htmx=True)
+    assert refused.status_code == 422
+    assert "Enter at most 2,000 characters (this has 2,001)." in soup(refused).text(".alert.error")
+    refused = client_of("admin", "secret-pw").post_form(f"/-/approvals/tasks/{task}/reassign",
+                                                         {"user_id": BIG, "origin": "record"}, htmx=True)
+    assert refused.status_code == 422
+    with site.reading() as c:
+        assert c.execute(sa.select(tasks.c.state, tasks.c.assignee_id).where(tasks.c.id == task)).one() == ("pending", mgr)
+    assert mgr_client.post_form(f"/-/approvals/tasks/{task}/approve", {"comment": "Fine", "origin": "record"},
+                                htmx=True).status_code == 204
+
+    # a delegate named by an id no user can have
+    response = mgr_client.post_form("/-/delegation", {"delegate_id": BIG, "starts_on": "2026-01-01", "ends_on": "2026-01-31"})
+    assert response.status_code == 422
+    assert "Choose someone else." in response.get_data(as_text=True)
+
+
+def test_text_posted_for_a_computed_field_is_refused_and_the_form_shown_again(admin):
+    response = admin.post_form("/app/account/new", {"name": "Acme", "lines_total": "a lot", "employees": "many"})
+    assert response.status_code == 422
+    text = soup(response).text("#record-form")
+    assert "'Lines total' cannot be set here." in text
+    assert soup(response)["#f-employees"][0]["value"] == "many"  # what was typed into an input stays

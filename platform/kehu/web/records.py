@@ -303,12 +303,19 @@ def _redisplay(ent, data: dict, record_id=None) -> dict:
     """Values to show again after a refused save: computed where possible, and exactly what
     was typed for fields whose input could not be read, so nothing typed is lost."""
     fields = {k: v for k, v in data.items() if k in ent.fields}
-    values, errors = service().check(ent.name, fields, record_id)
+    svc = service()
+    values, errors = svc.check(ent.name, fields, record_id)
     for key in errors:
-        if isinstance(fields.get(key), str):
+        # only into inputs: a computed, read-only or refused field shows its value, never
+        # text posted for it (which it could not display)
+        if isinstance(fields.get(key), str) and _typed_into(svc, ent, ent.field(key)):
             values[key] = fields[key]
     values["row_version"] = _int(request.form.get("row_version"))
     return values
+
+
+def _typed_into(svc, ent, fld) -> bool:
+    return not site().field_types[fld.type].computed and not fld.get("read_only") and svc.policy.can_edit_field(ent, fld.name)
 
 
 def _int(value):
