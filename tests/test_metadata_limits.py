@@ -285,6 +285,28 @@ def test_defaults_that_are_not_values_of_their_field_are_refused(work):
     ]
 
 
+def test_values_a_workflow_sets_must_fit_their_columns(work):
+    path = write(work / "base", "workflows/account_review.yaml", """\
+        kind: workflow
+        name: account_review
+        label: {en: Review, zh: 审核}
+        entity: account
+        on_submit: {set: {ratio: 1.0e+30, status: 010, notes: "a\\u0000b", employees: 5}}
+        steps:
+          - name: check
+            label: {en: Check, zh: 检查}
+            approvers: [{role: manager}]
+    """)
+    line = line_of(path, "on_submit")
+    assert problems(work / "base") == [
+        f"base/workflows/account_review.yaml:{line}: on_submit.set.notes: 'a\\x00b' cannot be stored in 'notes': "
+        "Remove the control character U+0000 (NULL); it cannot be stored.",
+        f"base/workflows/account_review.yaml:{line}: on_submit.set.ratio: 1e+30 cannot be stored in 'ratio': "
+        "Must be at most 999,999,999,999,999.999.",
+        f"base/workflows/account_review.yaml:{line}: on_submit.set.status: 8 cannot be stored in 'status': Enter text.",
+    ]
+
+
 # ------------------------------------------------------------------ validate
 def _broken_copy(tmp_path: Path) -> Path:
     project = tmp_path / "project"

@@ -418,6 +418,9 @@ def _approver(doc, path, rule: dict, entity_name, fields, merged: Merged, proble
             add(doc.problem(path + (kind,), f"field '{value}' is a {ftype} field; a department code comes from a picklist or text field"))
 
 
+FIT_CHECKED = frozenset({"text", "textarea", "email", "phone", "url", "integer", "decimal", "currency", "percent"})
+
+
 def _actions(doc, path, actions, entity_name, fields, merged: Merged, field_types, problems) -> None:
     add = problems.append
     for fname, value in ((actions or {}).get("set") or {}).items():
@@ -430,6 +433,7 @@ def _actions(doc, path, actions, entity_name, fields, merged: Merged, field_type
         ftype_name = fdef.get("type")
         if field_types.get(ftype_name) is None:
             continue  # reported with the entity
+        before = len(problems)
         if ftype_name not in SETTABLE_TYPES:
             add(doc.problem(where, f"'{fname}' is a {ftype_name} field and cannot be set by a workflow "
                                    f"(it can set {', '.join(sorted(SETTABLE_TYPES))} fields)"))
@@ -457,3 +461,10 @@ def _actions(doc, path, actions, entity_name, fields, merged: Merged, field_type
         elif fdef.get("type") in ("integer", "decimal", "currency", "percent") and value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float))):
             add(doc.problem(where, f"'{fname}' is a number field; set it to a number"))
+        if len(problems) == before and value is not None and ftype_name in FIT_CHECKED:
+            # the workflow writes the value as it is: it must fit the column (range, length, no
+            # control characters), as typed input must
+            fld = Field(entity_name, fname, ftype_name, Label.of(fdef.get("label"), fname), freeze(dict(fdef, default=value)))
+            problem = field_types[ftype_name].default_problem(fld)
+            if problem:
+                add(doc.problem(where, f"{value!r} cannot be stored in '{fname}': {problem}"))
