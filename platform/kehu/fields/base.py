@@ -153,9 +153,14 @@ class FieldType:
         from marshmallow import ValidationError
 
         try:
-            return self.input_field(field, lang).deserialize(raw)
+            value = self.input_field(field, lang).deserialize(raw)
         except ValidationError as exc:
             raise ValueError(" ".join(exc.messages) if isinstance(exc.messages, list) else str(exc.messages)) from None
+        # whatever the type (a picklist key, a code), text compared in SQL fits its column
+        problem = limits.text_problem(value, lang, max_length=self.max_length(field)) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def parse_import(self, text: str, field: Field) -> Any:
         """Parse a cell of an imported file (same rules as form input)."""
