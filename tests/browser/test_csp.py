@@ -20,7 +20,9 @@ def watch_console(page: Page) -> list[str]:
 
 
 def violations(seen: list[str]) -> list[str]:
-    words = ("Content Security Policy", "Refused to", "evalDisallowed", "unsafe-eval", "unsafe-inline", "pageerror")
+    """Policy violations and htmx's own errors (an attribute it cannot run without eval, a
+    trigger it cannot parse)."""
+    words = ("Content Security Policy", "Refused to", "unsafe-eval", "unsafe-inline", "pageerror", "htmx:")
     return [m for m in seen if any(w in m for w in words)]
 
 
