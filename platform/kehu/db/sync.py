@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext

@@ -33,7 +33,6 @@ MAX_BYTES = 1_000_000  # a document larger than this is not metadata
 MAX_DEPTH = 40  # nested mappings and lists
 MAX_ALIASES = 100  # *references to &anchors
 MAX_VALUES = 100_000  # keys, items and scalars, once aliases are expanded
-TEXT_KEYS = frozenset({"default"})  # values kept as written (see the module's docstring)
 
 
 class _CappedLoader(yaml.SafeLoader):
@@ -58,6 +57,12 @@ class _CappedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+def _kept_as_written(path: DocPath) -> bool:
+    """Plain scalars kept as their source text (see the module's docstring): a field's
+    default, ``fields.<name>.default``."""
+    return len(path) == 3 and path[0] == "fields" and path[2] == "default"
 
 
 class _TooLarge(Exception):
@@ -126,8 +131,7 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        if (path and path[-1] in TEXT_KEYS and isinstance(node, yaml.ScalarNode) and node.style is None
-                and node.tag != "tag:yaml.org,2002:null"):
+        if _kept_as_written(path) and node.style is None and node.tag != "tag:yaml.org,2002:null":
             return node.value  # the text as written: 010, yes, 2024-01-01
         try:
             return self.constructor.construct_object(node, deep=True)
