@@ -68,7 +68,7 @@ def test_real_packs_load(real):
 def test_it_service_adds_fields_to_product(real):
     product = real.entity("product")
     assert product.field("warranty_months").type == "integer"
-    assert product.field("warranty_months").get("default") == 12
+    assert REGISTRY["integer"].default(product.field("warranty_months")) == 12
     assert product.field("warranty_type").picklist == "warranty_type"
     # the base pack's fields are all still there
     assert product.field("name").required and product.field("name").get("unique")

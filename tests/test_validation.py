@@ -142,7 +142,7 @@ def test_unique_on_update(svc):
     ("data", "errors"),
     [
         ({"employees": "-1"}, {"employees": ["Must be at least 0."]}),
-        ({"employees": "1000001"}, {"employees": ["Must be at most 1000000."]}),
+        ({"employees": "1000001"}, {"employees": ["Must be at most 1,000,000."]}),
         ({"discount": "100.01"}, {"discount": ["Must be at most 100."]}),
         ({"revenue": "-0.01"}, {"revenue": ["Must be at least 0."]}),
         ({"name": "x" * 101}, {"name": ["Enter at most 100 characters."]}),

@@ -71,6 +71,9 @@ def create_app(settings: dict | None = None) -> Flask:
         FileSystemLoader(str(Path(__file__).parent / "web" / "templates")),
     ])
 
+    from kehu.web import routing
+
+    routing.install(app)  # bounded ids in every <int:...> route, before any route is added
     Htmx(app)
     CSRFProtect(app)
     from kehu.web import i18n

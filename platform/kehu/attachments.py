@@ -1,7 +1,9 @@
 """Attachment files: stored under generated names in the instance folder, never served inline.
 
-Checks on upload: the size limit of the field, an extension allow-list, and content that
-does not look like HTML or SVG (which a browser could run as a page).
+Checks on upload (:mod:`kehu.filetypes`): a file name without control characters (reduced
+to its last part), the size limit of the field, an extension allow-list, content that
+starts the way its extension's format does, and nothing a browser could run as a page
+(HTML, SVG). A refused file is never written.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import mimetypes
 import secrets
 from pathlib import Path
 
+from kehu import filetypes
 from kehu.fields.base import tr
-
-_ACTIVE_CONTENT = (b"<!doctype html", b"<html", b"<svg", b"<script", b"<?xml")
 
 
 class AttachmentStore:
@@ -40,8 +41,11 @@ class AttachmentStore:
         if not filename or not hasattr(upload, "stream"):
             errors.setdefault(field.name, []).append(tr(lang, "Upload a file.", "请上传文件。"))
             return None
-        name = Path(filename.replace("\\", "/")).name[:200]
-        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        name, problem = filetypes.clean_name(filename, lang)
+        if problem:
+            errors.setdefault(field.name, []).append(problem)
+            return None
+        ext = filetypes.extension(name)
         from kehu.fields.builtin import Attachment
 
         allowed = field.get("extensions") or Attachment.default_extensions
@@ -55,9 +59,9 @@ class AttachmentStore:
             errors.setdefault(field.name, []).append(tr(lang, f"The file is larger than {field.get('max_size_mb', 10)} MB.",
                                                         f"文件超过 {field.get('max_size_mb', 10)} MB。"))
             return None
-        head = data[:512].lstrip().lower()
-        if any(head.startswith(sig) for sig in _ACTIVE_CONTENT):
-            errors.setdefault(field.name, []).append(tr(lang, "Web pages and SVG images cannot be attached.", "不能上传网页或 SVG 文件。"))
+        problem = filetypes.content_problem(ext, data, lang)
+        if problem:
+            errors.setdefault(field.name, []).append(problem)
             return None
         stored = secrets.token_hex(16)
         path = self.folder / stored

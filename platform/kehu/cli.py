@@ -58,13 +58,18 @@ def serve(host, port, workers, debug):
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def validate(paths):
-    """Check packs (default: the base pack and plugins/) and print every problem."""
+    """Check packs (default: those the app loads: the base pack, plugins/, KEHU_PACKS and
+    installed plugins' packs) and print every problem."""
+    from kehu.app import settings_from_env
     from kehu.metadata.loader import base_pack_path, discover_packs, load_metadata
     from kehu.plugins import field_type_registry, make_plugin_manager
 
     import yaml
 
-    defaults = discover_packs(base_pack_path(), base_pack_path() / "plugins")
+    pm = make_plugin_manager()
+    extra = [Path(p) for p in settings_from_env(Path.cwd()).get("PACKS", [])]
+    extra += [Path(p) for group in pm.hook.register_packs() for p in group]
+    defaults = discover_packs(base_pack_path(), base_pack_path() / "plugins", extra)
     packs = list(defaults)
     for path in paths:
         manifest = path / "metadata" / "pack.yaml"
@@ -78,7 +83,7 @@ def validate(paths):
         if path.resolve() not in {p.resolve() for p in packs}:
             packs.append(path)
     try:
-        metadata = load_metadata(packs, field_type_registry(make_plugin_manager()))
+        metadata = load_metadata(packs, field_type_registry(pm))
     except MetadataError as exc:
         _print_problems(exc)
         sys.exit(1)

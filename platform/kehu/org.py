@@ -15,9 +15,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from kehu.errors import Forbidden, NotFound, RecordInvalid
+from kehu.fields import limits
 from kehu.fields.base import tr
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# the lengths of the columns these texts are kept in (db/tables.py)
+TEXT_LIMITS = {"username": 80, "display_name": 120, "email": 255, "name": 120, "name_en": 120, "code": 40}
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,19 @@ class OrgService:
 
     def _t(self, en: str, zh: str) -> str:
         return tr(self.lang, en, zh)
+
+    def _check_texts(self, **values) -> None:
+        """Names and e-mails as typed: refused (one message per field) when they hold control
+        characters or are longer than their column, before anything is written."""
+        errors = {}
+        for key, value in values.items():
+            if value in (None, ""):
+                continue
+            problem = limits.text_problem(value, self.lang, max_length=TEXT_LIMITS[key])
+            if problem:
+                errors[key] = [problem]
+        if errors:
+            raise RecordInvalid(errors)
 
     def _require_admin(self) -> None:
         if self.actor is None or not self.actor.is_admin:
@@ -176,6 +192,7 @@ class OrgService:
         name = (name or "").strip()
         if not name:
             raise RecordInvalid({"name": [self._t("A department needs a name.", "请填写部门名称。")]})
+        self._check_texts(name=name, name_en=name_en, code=code)
         d = self.t.departments
         with self.site.writing(conn) as c:
             self._check_department(c, parent_id)
@@ -191,6 +208,7 @@ class OrgService:
         self._require_admin()
         if not (name or "").strip():
             raise RecordInvalid({"name": [self._t("A department needs a name.", "请填写部门名称。")]})
+        self._check_texts(name=name.strip(), name_en=name_en, code=code)
         d = self.t.departments
         with self.site.writing() as c:
             self._check_department(c, dept_id)
@@ -208,6 +226,7 @@ class OrgService:
         name = (name or "").strip()
         if not name:
             raise RecordInvalid({"name": [self._t("A team needs a name.", "请填写团队名称。")]})
+        self._check_texts(name=name)
         t = self.t.teams
         with self.site.writing(conn) as c:
             if c.execute(sa.select(t.c.id).where(t.c.name == name)).first():
@@ -240,6 +259,7 @@ class OrgService:
             errors["display_name"] = [self._t("A name is needed.", "请填写姓名。")]
         if errors:
             raise RecordInvalid(errors)
+        self._check_texts(username=username, display_name=display_name.strip(), email=email)
         roles = self._check_roles(roles)
         with self.site.writing(conn) as c:
             self._check_department(c, department_id)
@@ -257,6 +277,7 @@ class OrgService:
         self._require_admin()
         if not (display_name or "").strip():
             raise RecordInvalid({"display_name": [self._t("A name is needed.", "请填写姓名。")]})
+        self._check_texts(display_name=display_name.strip(), email=email)
         roles = self._check_roles(roles)
         if user_id == self.actor.id and (not is_active or not is_admin):
             raise RecordInvalid({"is_active": [self._t("You cannot deactivate or demote yourself.", "不能停用或降级自己。")]})

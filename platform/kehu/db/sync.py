@@ -9,6 +9,14 @@ The whole plan runs in one transaction. On SQLite, foreign keys are switched off
 the transaction (the pragma is ignored inside one) because batch operations copy and drop
 tables, which with ``ON DELETE CASCADE`` would wipe child rows; ``foreign_key_check`` runs
 before commit. See ``shared/docs/schema-changes.md``.
+
+Exact decimals on SQLite (:mod:`kehu.db.types`): a decimal column declared the old way
+(``NUMERIC``, which SQLite stored as REAL) is converted once, in the same transaction, by
+the declared step ``exact_decimal``: every value becomes a whole number of 10^-scale units
+(read as the shortest decimal that names the stored number, so 19.99 stays 19.99), then
+the column is re-declared ``SCALED_INTEGER(18, scale)``. A later change of scale rescales
+the same way (fewer places would round: refused unless forced); a field that stops being
+a decimal gets its values back as plain numbers before its type changes.
 """
 
 from __future__ import annotations
@@ -16,11 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
+from kehu.db import types
 from kehu.db.tables import Tables
 from kehu.metadata.model import SYSTEM_COLUMNS, Metadata
 
@@ -32,6 +42,8 @@ class Step:
     name: str = ""
     detail: str = ""
     lossy: bool = False
+    # SQLite's exact decimals: multiply the stored values by 10^shift before the type changes
+    shift: int | None = None
 
     def __str__(self) -> str:
         text = {
@@ -42,6 +54,7 @@ class Step:
             "create_index": f"create index {self.name} on {self.table}",
             "retire_column": f"retire column {self.table}.{self.name} (kept with its data)",
             "change_type": f"change type of {self.table}.{self.name}: {self.detail}",
+            "exact_decimal": f"store {self.table}.{self.name} exactly: {self.detail}",
             "retire_table": f"table {self.table} is no longer in metadata (kept with its data)",
         }[self.kind]
         return text + ("  [REFUSED: may lose data; use --force]" if self.lossy else "")
@@ -74,8 +87,14 @@ class MigrationBusy(Exception):
     lock time-out, on every attempt); nothing was changed."""
 
 
-def _category(column_type) -> tuple[str, int | None]:
+def _category(column_type, dialect=None) -> tuple[str, int | None]:
     t = column_type
+    if isinstance(t, sa.types.TypeDecorator) and dialect is not None:
+        t = t.load_dialect_impl(dialect)
+    if isinstance(t, types.ScaledInteger):
+        return ("scaled", t.scale)
+    if isinstance(t, sa.Float):
+        return ("numeric", None)
     if isinstance(t, sa.Boolean):
         return ("bool", None)
     if isinstance(t, sa.DateTime):
@@ -94,6 +113,7 @@ def _category(column_type) -> tuple[str, int | None]:
 
 
 def plan(engine_or_conn, metadata: Metadata, tables: Tables) -> Plan:
+    types.register_reflection(engine_or_conn.dialect)
     insp = sa.inspect(engine_or_conn)
     existing = set(insp.get_table_names())
     out = Plan()
@@ -131,8 +151,11 @@ def plan(engine_or_conn, metadata: Metadata, tables: Tables) -> Plan:
 
 
 def _compare_type(out: Plan, conn, table: str, column: sa.Column, live: dict) -> None:
-    want, have = _category(column.type), _category(live["type"])
+    want, have = _category(column.type, conn.dialect), _category(live["type"], conn.dialect)
     if want == have:
+        return
+    if "scaled" in (want[0], have[0]):
+        _compare_scaled(out, table, column, want, have)
         return
     if want[0] == have[0] == "string":
         if want[1] is None or (have[1] is not None and want[1] > have[1]):
@@ -150,6 +173,54 @@ def _compare_type(out: Plan, conn, table: str, column: sa.Column, live: dict) ->
         out.steps.append(Step("change_type", table, column.name, "integer -> decimal"))
         return
     out.steps.append(Step("change_type", table, column.name, f"{have[0]} -> {want[0]}", lossy=True))
+
+
+def _compare_scaled(out: Plan, table: str, column: sa.Column, want, have) -> None:
+    """SQLite's exact decimals: converting to them, between scales, and away from them."""
+    if want[0] == "scaled":
+        unit = f"whole numbers of 10^-{want[1]}" if want[1] else "whole numbers"
+        if have[0] == "scaled":
+            shift = want[1] - have[1]
+            out.steps.append(Step("exact_decimal", table, column.name, f"scale {have[1]} -> {want[1]}",
+                                  lossy=shift < 0, shift=shift))
+        elif have[0] in ("numeric", "int"):
+            was = "integer" if have[0] == "int" else "NUMERIC (kept as REAL by SQLite)"
+            out.steps.append(Step("exact_decimal", table, column.name, f"{was} -> {unit}", shift=want[1]))
+        else:
+            out.steps.append(Step("exact_decimal", table, column.name, f"{have[0]} -> {unit}", lossy=True, shift=want[1]))
+        return
+    out.steps.append(Step("change_type", table, column.name, f"decimal -> {want[0]}", lossy=True, shift=-have[1]))
+
+
+def _rescale(conn, table_name: str, step: Step, column: sa.Column) -> None:
+    """Multiply every stored value of the step's column by 10^shift, exactly (a REAL is read
+    as the shortest decimal naming it), rounding half up to whole units for a scaled or
+    integer column; a value that does not fit refuses the whole migration, unless the step
+    was forced (then it is emptied, as a forced lossy change may)."""
+    want = _category(column.type, conn.dialect)
+    precision = getattr(column.type, "precision", None) or types.DEFAULT_PRECISION
+    rows = sa.table(table_name, sa.column("id"), sa.column(step.name))  # raw values, no type processing
+    current = conn.execute(sa.select(rows.c.id, rows.c[step.name]).where(rows.c[step.name].is_not(None))).all()
+    changed = []
+    for row_id, value in current:
+        try:
+            number = (Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))).scaleb(step.shift)
+        except (ArithmeticError, ValueError):  # decimal's InvalidOperation is an ArithmeticError
+            number = None
+        if number is None or not number.is_finite():
+            new = None
+        elif want[0] in ("scaled", "int"):
+            new = int(number.to_integral_value(rounding=ROUND_HALF_UP))
+            if want[0] == "scaled" and abs(new) >= 10 ** precision:
+                new = None
+        else:  # a decimal that becomes text or another type: the number as people write it
+            new = str(number)
+        if new is None and not step.lossy:
+            raise SyncRefused([Step("exact_decimal", table_name, step.name,
+                                    f"value {value!r} of row {row_id} does not fit; correct it and migrate again", lossy=True)])
+        changed.append({"_id": row_id, "_v": new})
+    if changed:
+        conn.execute(sa.update(rows).where(rows.c.id == sa.bindparam("_id")).values({step.name: sa.bindparam("_v")}), changed)
 
 
 def _retired(conn, tables: Tables, table: str) -> set[str]:
@@ -184,6 +255,7 @@ def apply(engine: sa.Engine, metadata: Metadata, tables: Tables, force: bool = F
     every user's request behind it; the caller retries (:meth:`kehu.site.Site.migrate`).
     ``progress(step)`` is called as each step is applied."""
     sqlite = engine.dialect.name == "sqlite"
+    types.register_reflection(engine.dialect)  # batch copies keep SCALED_INTEGER columns as declared
     with engine.connect() as conn:
         if sqlite:
             _foreign_keys(conn, False)
@@ -242,10 +314,13 @@ def _execute(conn, todo: Plan, tables: Tables, progress=None) -> None:
     now = dt.datetime.now().replace(microsecond=0)
     by_table: dict[str, list[Step]] = {}
     for step in todo.steps:
-        if step.kind in ("add_column", "rename_column", "widen_column", "change_type"):
+        if step.kind in ("add_column", "rename_column", "widen_column", "change_type", "exact_decimal"):
             by_table.setdefault(step.table, []).append(step)
     for table_name, steps in by_table.items():
         table = wanted[table_name]
+        for step in steps:
+            if step.shift is not None:  # values first: the table copy below casts them to the new type
+                _rescale(conn, table_name, step, table.c[step.name])
         with ops.batch_alter_table(table_name) as batch:
             for step in steps:
                 report(step)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
-from marshmallow import fields as mf, validate
+from marshmallow import ValidationError, fields as mf, validate
 
+from kehu.fields import limits
 from kehu.metadata.model import Field
 
 TEXT_OPS = ("contains", "eq", "starts", "empty", "not_empty")
@@ -55,12 +57,63 @@ class FieldType:
     def validators(self, field: Field, lang: str) -> list:
         return []
 
+    def bounds(self, field: Field) -> tuple[Any, Any] | None:
+        """The smallest and largest value the field's column holds (None: not a number)."""
+        return limits.column_range(self.column_type(field)) if self.stored else None
+
+    def max_length(self, field: Field) -> int | None:
+        """The longest text the field's column holds (None: unlimited or not text)."""
+        return limits.column_length(self.column_type(field)) if self.stored else None
+
+    def stored_problem(self, value: Any, field: Field, lang: str = "en") -> str | None:
+        """Why a typed value (typed input, a default, a formula's result, a workflow's
+        value) cannot be stored in the field's column, or None. The last check before the
+        database, so an out-of-range value is a message, never a database error."""
+        if value is None or not self.stored:
+            return None
+        bounds = self.bounds(field)
+        if bounds is not None and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            if isinstance(value, Decimal) and not value.is_finite():
+                return tr(lang, "Enter a number.", "请输入数字。")
+            try:
+                InRange(*bounds, lang)(value)
+            except ValidationError as exc:
+                return exc.messages[0]
+        if isinstance(value, str):
+            return limits.text_problem(value, lang, max_length=self.max_length(field), multiline=True)
+        return None
+
     def normalize(self, value: Any, field: Field) -> Any:
         """Last step before storing (e.g. sanitizing HTML); runs after input_field."""
         return value
 
     def default(self, field: Field) -> Any:
-        return field.get("default")
+        """The initial value of a new record: the metadata's ``default`` read as typed input
+        is (``'010'`` stays text in a text field and is 10 in an integer field)."""
+        raw = field.get("default")
+        if raw is None:
+            return None
+        try:
+            return self.parse_default(raw, field)
+        except ValueError:  # refused when the metadata loads (default_problem); never stored
+            return None
+
+    def parse_default(self, raw: Any, field: Field, lang: str = "en") -> Any:
+        """The typed value of a default; raise ValueError with the reason when it is not one."""
+        try:
+            value = self.input_field(field, lang).deserialize(raw)
+        except ValidationError as exc:
+            messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+            raise ValueError(" ".join(str(m) for m in messages)) from None
+        return self.normalize(value, field)
+
+    def default_problem(self, field: Field, lang: str = "en") -> str | None:
+        """Why the field's ``default`` is not a value of the field (checked at load), or None."""
+        try:
+            value = self.parse_default(field.get("default"), field, lang)
+        except ValueError as exc:
+            return str(exc)
+        return self.stored_problem(value, field, lang)
 
     def display(self, value: Any, field: Field, ctx) -> str | Markup:
         """Human-readable value; ``ctx`` offers locale, picklists and lookup labels."""
@@ -113,9 +166,14 @@ class FieldType:
         from marshmallow import ValidationError
 
         try:
-            return self.input_field(field, lang).deserialize(raw)
+            value = self.input_field(field, lang).deserialize(raw)
         except ValidationError as exc:
             raise ValueError(" ".join(exc.messages) if isinstance(exc.messages, list) else str(exc.messages)) from None
+        # whatever the type (a picklist key, a code), text compared in SQL fits its column
+        problem = limits.text_problem(value, lang, max_length=self.max_length(field)) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def parse_import(self, text: str, field: Field) -> Any:
         """Parse a cell of an imported file (same rules as form input)."""
@@ -127,8 +185,10 @@ def tr(lang: str | None, en: str, zh: str) -> str:
     return zh if (lang or "").startswith("zh") else en
 
 
-def length_validators(field: Field, lang: str, default_max: int | None = None) -> list:
-    out = []
+def length_validators(field: Field, lang: str, default_max: int | None = None, multiline: bool = False) -> list:
+    """Length limits (the field's, else the column's) and no control characters: single-line
+    text refuses all of them, multi-line text allows tab, line feed and carriage return."""
+    out: list = [TextChars(lang, multiline)]
     lo, hi = field.get("min_length"), field.get("max_length", default_max)
     if lo is not None:
         out.append(validate.Length(min=lo, error=tr(lang, "Enter at least {min} characters.", "至少输入 {min} 个字符。")))
@@ -137,13 +197,48 @@ def length_validators(field: Field, lang: str, default_max: int | None = None) -
     return out
 
 
-def range_validators(field: Field, lang: str) -> list:
-    out = []
-    if field.get("min") is not None:
-        out.append(validate.Range(min=field.get("min"), error=tr(lang, "Must be at least {min}.", "不能小于 {min}。")))
-    if field.get("max") is not None:
-        out.append(validate.Range(max=field.get("max"), error=tr(lang, "Must be at most {max}.", "不能大于 {max}。")))
-    return out
+class TextChars(validate.Validator):
+    """Refuses control characters (NUL, escape...), which no text column should keep and
+    PostgreSQL cannot store at all."""
+
+    def __init__(self, lang: str, multiline: bool = False):
+        self.lang = lang
+        self.multiline = multiline
+
+    def __call__(self, value):
+        problem = limits.text_problem(value, self.lang, multiline=self.multiline) if isinstance(value, str) else None
+        if problem:
+            raise ValidationError(problem)
+        return value
+
+
+def _number(value) -> str:
+    return f"{value:,}"
+
+
+class InRange(validate.Validator):
+    """``low <= value <= high`` with the bound in the message, formatted for people."""
+
+    def __init__(self, low, high, lang: str):
+        self.low, self.high, self.lang = low, high, lang
+
+    def __call__(self, value):
+        if value is None:
+            return value
+        if self.low is not None and value < self.low:
+            raise ValidationError(tr(self.lang, f"Must be at least {_number(self.low)}.", f"不能小于 {_number(self.low)}。"))
+        if self.high is not None and value > self.high:
+            raise ValidationError(tr(self.lang, f"Must be at most {_number(self.high)}.", f"不能大于 {_number(self.high)}。"))
+        return value
+
+
+def range_validators(field: Field, lang: str, bounds: tuple | None = None) -> list:
+    """The field's ``min``/``max`` narrowed to what its column holds (``bounds``)."""
+    low, high = field.get("min"), field.get("max")
+    if bounds is not None:
+        low = bounds[0] if low is None else max(low, bounds[0])
+        high = bounds[1] if high is None else min(high, bounds[1])
+    return [InRange(low, high, lang)] if low is not None or high is not None else []
 
 
 def plain(value: Any) -> Markup:

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 from marshmallow import fields as mf, validate
 
+from kehu.db.types import ExactDecimal
+from kehu.fields import limits, patterns
 from kehu.fields.base import (
     CHOICE_OPS, DATE_OPS, NUMBER_OPS, TEXT_OPS, FieldType, length_validators, range_validators, tr,
 )
@@ -32,13 +34,19 @@ class Text(FieldType):
     def validators(self, field, lang):
         out = length_validators(field, lang, 255)
         if field.get("pattern"):
-            out.append(validate.Regexp(field.get("pattern"), error=tr(lang, "Not in the expected format.", "格式不正确。")))
+            out.append(patterns.Matches(field.get("pattern"), tr(lang, "Not in the expected format.", "格式不正确。")))
         return out
 
     def parse_filter_value(self, raw, field, lang="en"):
         # a filter value is a fragment to look for ("contains", "starts with"), not a whole
-        # value: the format checks of e-mail, URL, phone and pattern do not apply to it
-        return str(raw).strip()[:1000]
+        # value: the format checks of e-mail, URL, phone and pattern do not apply to it; a
+        # fragment longer than the column can never match, and control characters never
+        # reach the database
+        text = str(raw).strip()
+        problem = limits.text_problem(text, lang, max_length=self.max_length(field) or 1000)
+        if problem:
+            raise ValueError(problem)
+        return text
 
     def parse_import(self, text, field):
         return FieldType.parse_filter_value(self, text, field)
@@ -54,7 +62,7 @@ class Textarea(Text):
         return sa.Text()
 
     def validators(self, field, lang):
-        return length_validators(field, lang, 20000)
+        return length_validators(field, lang, 20000, multiline=True)
 
     def display(self, value, field, ctx):
         return Markup("<br>").join(escape(value or "").splitlines())
@@ -68,7 +76,7 @@ class RichText(Textarea):
     filter_ops = ("empty", "not_empty")
 
     def validators(self, field, lang):
-        return length_validators(field, lang, 200000)
+        return length_validators(field, lang, 200000, multiline=True)
 
     def normalize(self, value, field):
         return nh3.clean(value) if value else value
@@ -105,7 +113,7 @@ class Phone(Text):
     def validators(self, field, lang):
         pattern = field.get("pattern") or r"^\+?[0-9][0-9 ()\-]{2,30}$"
         return length_validators(field, lang, 40) + [
-            validate.Regexp(pattern, error=tr(lang, "Enter a valid phone number.", "请输入有效的电话号码。"))
+            patterns.Matches(pattern, tr(lang, "Enter a valid phone number.", "请输入有效的电话号码。"))
         ]
 
 
@@ -136,7 +144,7 @@ class Integer(FieldType):
         return sa.Integer()
 
     def input_field(self, field, lang="en"):
-        return mf.Integer(allow_none=True, strict=False, validate=range_validators(field, lang),
+        return mf.Integer(allow_none=True, strict=False, validate=range_validators(field, lang, self.bounds(field)),
                           error_messages={"invalid": tr(lang, "Enter a whole number.", "请输入整数。")})
 
     def display(self, value, field, ctx):
@@ -158,10 +166,12 @@ class DecimalType(FieldType):
         return field.get("scale", self.default_scale)
 
     def column_type(self, field):
-        return sa.Numeric(18, self.scale(field))
+        return ExactDecimal(18, self.scale(field))
 
     def input_field(self, field, lang="en"):
-        return _DecimalInput(places=self.scale(field), rounding=ROUND_HALF_UP, allow_none=True, validate=range_validators(field, lang),
+        in_range = range_validators(field, lang, self.bounds(field))
+        return _DecimalInput(places=self.scale(field), rounding=ROUND_HALF_UP, allow_none=True,
+                             validate=in_range, range_check=in_range[0] if in_range else None,
                              error_messages={"invalid": tr(lang, "Enter a number.", "请输入数字。"),
                                              "special": tr(lang, "Enter a number.", "请输入数字。")})
 
@@ -177,11 +187,24 @@ class DecimalType(FieldType):
 
 
 class _DecimalInput(mf.Decimal):
-    """Accepts '1,234.50' and '¥1234.5' as typed by people, not only plain digits."""
+    """Accepts '1,234.50' and '¥1234.5' as typed by people, not only plain digits. A number
+    beyond what the column holds (1e400, 10^20 in NUMERIC(18, 2)) is refused with the
+    limit before it is rounded, so it never turns into a different value or an overflow."""
+
+    def __init__(self, *args, range_check=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.range_check = range_check
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
             value = re.sub(r"[,\s¥$￥%]", "", value)
+        if self.range_check is not None and isinstance(value, (str, int, float, Decimal)) and not isinstance(value, bool):
+            try:
+                number = Decimal(str(value)) if not isinstance(value, float) else Decimal(repr(value))
+            except (InvalidOperation, ValueError):
+                number = None
+            if number is not None and number.is_finite():
+                self.range_check(number)
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -241,9 +264,10 @@ class Date(FieldType):
     def input_field(self, field, lang="en"):
         return mf.Date(allow_none=True, error_messages={"invalid": tr(lang, "Enter a date as YYYY-MM-DD.", "请输入日期，格式为 YYYY-MM-DD。")})
 
-    def default(self, field):
-        value = field.get("default")
-        return dt.date.today() if value == "today" else value
+    special_default = "today"
+
+    def parse_default(self, raw, field, lang="en"):
+        return dt.date.today() if raw == self.special_default else super().parse_default(raw, field, lang)
 
     def display(self, value, field, ctx):
         return "" if value is None else value.isoformat()
@@ -265,9 +289,12 @@ class DateTime(Date):
     def input_field(self, field, lang="en"):
         return _LocalDateTime(allow_none=True, error_messages={"invalid": tr(lang, "Enter a date and time.", "请输入日期和时间。")})
 
-    def default(self, field):
-        value = field.get("default")
-        return dt.datetime.now().replace(second=0, microsecond=0) if value == "now" else value
+    special_default = "now"
+
+    def parse_default(self, raw, field, lang="en"):
+        if raw == self.special_default:
+            return dt.datetime.now().replace(second=0, microsecond=0)
+        return super().parse_default(raw, field, lang)
 
     def display(self, value, field, ctx):
         return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
@@ -375,8 +402,10 @@ class Lookup(FieldType):
         return sa.Integer()
 
     def input_field(self, field, lang="en"):
-        return mf.Integer(allow_none=True, strict=False, validate=validate.Range(min=1),
-                          error_messages={"invalid": tr(lang, "Choose a record from the list.", "请从列表中选择记录。")})
+        # an id: a positive whole number that fits an id column (anything else names no record)
+        choose = tr(lang, "Choose a record from the list.", "请从列表中选择记录。")
+        return mf.Integer(allow_none=True, strict=False, validate=validate.Range(min=1, max=limits.ID_MAX, error=choose),
+                          error_messages={"invalid": choose})
 
     def from_text(self, text, field):
         return int(text)
@@ -465,7 +494,11 @@ class Formula(FieldType):
         kind = field.get("result_type", "decimal")
         try:
             if kind == "decimal":
-                return Decimal(str(value)).quantize(Decimal(1).scaleb(-field.get("scale", 2)), rounding=ROUND_HALF_UP)
+                number = Decimal(str(value))
+                try:
+                    return number.quantize(Decimal(1).scaleb(-field.get("scale", 2)), rounding=ROUND_HALF_UP)
+                except InvalidOperation:  # too many digits to round: kept, so the save says it is too large
+                    return number if number.is_finite() else None
             if kind == "integer":
                 return int(value)
             if kind == "text":

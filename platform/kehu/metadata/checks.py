@@ -8,7 +8,13 @@ Rules:
   lookup on the child pointing back; picklists exist; ``depends_on`` names a picklist field
   whose list is the parent of this field's list;
 - ``title_field``, ``search_fields``, ``default_sort``, index and rule fields exist;
-- every expression parses and reads only fields of its entity;
+- every expression parses and reads only fields of its entity; a field's ``pattern`` is a
+  regular expression RE2 runs (linear time: no back-references or look-arounds);
+- a field's ``default`` is a value of the field (read as typed input is, within its column
+  and an option of its picklist), and only fields people fill in have one;
+- nothing refers to itself in a loop: formulas reading each other, entities that are lines
+  of each other (``child_of``), cascading fields (``depends_on``) and picklists (``parent``)
+  that depend on each other are refused with the loop written out ("a -> b -> a");
 - a later pack's entity extension extends an entity that exists (a new entity needs a label);
 - an entity's ``module`` names a module some pack defines; a new module needs a label;
 - cascading options name a parent key that exists; option keys are unique;
@@ -28,12 +34,14 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Mapping
 
 from kehu import expressions
+from kehu.fields import patterns
 from kehu.metadata.documents import Document
 from kehu.metadata.merge import Merged
-from kehu.metadata.model import SYSTEM_COLUMNS, SYSTEM_FIELDS
+from kehu.metadata.model import SYSTEM_COLUMNS, SYSTEM_FIELDS, Field, Label, freeze
 from kehu.metadata.problems import Problem, did_you_mean
 
 RESERVED_ENTITIES = {
@@ -78,7 +86,7 @@ def _entity(doc: Document, merged: Merged, field_types: Mapping, problems: list[
         if name.startswith("kehu_") or name in RESERVED_ENTITIES:
             add(doc.problem(("name",), f"'{name}' is a reserved name; choose another (for example '{name}_record')"))
         if "label" not in data:
-            add(doc.problem(("name",), f"entity '{name}' is not defined by an earlier pack, so it needs a 'label' (a later pack can only extend existing entities)"))
+            add(doc.problem(("name",), f"entity '{name}' is not defined by an earlier pack, so it needs a 'label' (a later pack can only extend existing entities)", about=("entity", name)))
     entity = merged.entities.get(name, {})
     all_fields = entity.get("fields", {})
     known = _fields_of(merged, name)
@@ -109,32 +117,35 @@ def _entity(doc: Document, merged: Merged, field_types: Mapping, problems: list[
         add(doc.problem(("module",), f"unknown module '{data['module']}'; define it in metadata/modules/ "
                                      f"(kind: module) or use one of: {', '.join(sorted(merged.modules)) or 'none defined'}."
                                      f"{did_you_mean(data['module'], merged.modules)}"))
+        if "default" in fdef:
+            _default(doc, path, name, fname, dict(all_fields.get(fname, fdef), default=fdef["default"]), ftype, merged, problems)
+    _loops(doc, name, merged, problems)
     if "child_of" in data and data["child_of"] not in merged.entities:
-        add(doc.problem(("child_of",), f"unknown entity '{data['child_of']}'.{did_you_mean(data['child_of'], merged.entities)}"))
+        add(doc.problem(("child_of",), f"unknown entity '{data['child_of']}'.{did_you_mean(data['child_of'], merged.entities)}", about=("entity", data["child_of"])))
     for key in ("title_field",):
         if key in data and data[key] not in known:
-            add(doc.problem((key,), f"unknown field '{data[key]}'.{did_you_mean(data[key], known)}"))
+            add(doc.problem((key,), f"unknown field '{data[key]}'.{did_you_mean(data[key], known)}", about=("entity", name)))
     for i, fname in enumerate(data.get("search_fields", [])):
         if fname not in known:
-            add(doc.problem(("search_fields", i), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))
+            add(doc.problem(("search_fields", i), f"unknown field '{fname}'.{did_you_mean(fname, known)}", about=("entity", name)))
     if "default_sort" in data and data["default_sort"].lstrip("-") not in known:
-        add(doc.problem(("default_sort",), f"unknown field '{data['default_sort'].lstrip('-')}'"))
+        add(doc.problem(("default_sort",), f"unknown field '{data['default_sort'].lstrip('-')}'", about=("entity", name)))
     for i, index in enumerate(data.get("indexes", [])):
         for j, fname in enumerate(index["fields"]):
             if fname not in known:
-                add(doc.problem(("indexes", i, "fields", j), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))
+                add(doc.problem(("indexes", i, "fields", j), f"unknown field '{fname}'.{did_you_mean(fname, known)}", about=("entity", name)))
     for i, rule in enumerate(data.get("rules", [])):
         # a rule may also read the record's approval state (e.g. "only approved through the workflow")
         _expression(doc, ("rules", i, "expression"), rule["expression"], known | {"workflow_state"}, problems)
         if "field" in rule and rule["field"] not in known:
-            add(doc.problem(("rules", i, "field"), f"unknown field '{rule['field']}'.{did_you_mean(rule['field'], known)}"))
+            add(doc.problem(("rules", i, "field"), f"unknown field '{rule['field']}'.{did_you_mean(rule['field'], known)}", about=("entity", name)))
 
 
 def _field_refs(doc, path, entity, fname, fdef, merged: Merged, known, problems) -> None:
     add = problems.append
     target = fdef.get("entity")
     if target is not None and target not in merged.entities:
-        add(doc.problem(path + ("entity",), f"lookup to unknown entity '{target}'.{did_you_mean(target, merged.entities)}"))
+        add(doc.problem(path + ("entity",), f"lookup to unknown entity '{target}'.{did_you_mean(target, merged.entities)}", about=("entity", target)))
     if fdef.get("type") == "child_table" and target in merged.entities:
         link = fdef.get("link_field")
         child_fields = merged.entities[target].get("fields", {})
@@ -145,13 +156,13 @@ def _field_refs(doc, path, entity, fname, fdef, merged: Merged, known, problems)
             add(doc.problem(path + ("link_field",), f"'{target}.{link}' must be a lookup to '{entity}'"))
     picklist = fdef.get("picklist")
     if picklist is not None and picklist not in merged.picklists:
-        add(doc.problem(path + ("picklist",), f"unknown picklist '{picklist}'.{did_you_mean(picklist, merged.picklists)}"))
+        add(doc.problem(path + ("picklist",), f"unknown picklist '{picklist}'.{did_you_mean(picklist, merged.picklists)}", about=("picklist", picklist)))
     parent_field = fdef.get("depends_on")
     if parent_field is not None:
         fields = merged.entities.get(entity, {}).get("fields", {})
         parent_def = fields.get(parent_field)
         if parent_def is None:
-            add(doc.problem(path + ("depends_on",), f"unknown field '{parent_field}'.{did_you_mean(parent_field, fields)}"))
+            add(doc.problem(path + ("depends_on",), f"unknown field '{parent_field}'.{did_you_mean(parent_field, fields)}", about=("entity", entity)))
         elif picklist in merged.picklists and merged.picklists[picklist].get("parent") != parent_def.get("picklist"):
             add(doc.problem(path + ("depends_on",), f"picklist '{picklist}' is not a child of '{parent_def.get('picklist')}', the list of field '{parent_field}'"))
     for prop in ("expression", "required_if", "visible_if", "stamp_when"):
@@ -163,12 +174,95 @@ def _field_refs(doc, path, entity, fname, fdef, merged: Merged, known, problems)
         if "when" in fdef.get("new_action", {}):
             _expression(doc, path + ("new_action", "when"), fdef["new_action"]["when"], _fields_of(merged, target), problems)
     if fdef.get("pattern"):
-        import re
+        problem = patterns.problem(fdef["pattern"])
+        if problem:
+            add(doc.problem(path + ("pattern",), problem))
 
+
+def _default(doc, path, entity, fname, fdef, ftype, merged: Merged, problems) -> None:
+    """The default is a value of the field, as the field reads typed input."""
+    where = path + ("default",)
+    raw = fdef["default"]
+    if ftype.computed or not ftype.stored or fdef.get("type") == "attachment":
+        problems.append(doc.problem(where, f"a {fdef.get('type')} field has no default; it is not typed in"))
+        return
+    fld = Field(entity, fname, fdef["type"], Label.of(fdef.get("label"), fname), freeze(fdef))
+    problem = ftype.default_problem(fld)
+    if problem:
+        hint = " (a date is written YYYY-MM-DD, or 'today')" if fdef["type"] == "date" else (
+            " (a date and time is written YYYY-MM-DD HH:MM, or 'now')" if fdef["type"] == "datetime" else "")
+        problems.append(doc.problem(where, f"default {raw!r} is not a valid {fdef['type']}: {problem}{hint}"))
+        return
+    picklist = merged.picklists.get(fdef.get("picklist") or "")
+    if picklist is not None:
+        keys = {o["key"] for o in picklist.get("options", []) if not o.get("retired")}
+        value = ftype.parse_default(raw, fld)
+        chosen = [value] if fdef["type"] == "picklist" else json.loads(value or "[]")
+        for key in chosen:
+            if key not in keys:
+                problems.append(doc.problem(where, f"default '{key}' is not an option of '{fdef['picklist']}'.{did_you_mean(key, keys)}"))
+
+
+def _loops(doc: Document, entity: str, merged: Merged, problems: list[Problem]) -> None:
+    """Formulas reading each other, entities that are lines of each other, cascading fields
+    depending on each other: each loop is one problem, at the document that defines the
+    loop's first member (so it is reported once, however many documents take part)."""
+    fields = merged.entities.get(entity, {}).get("fields", {})
+    formulas = {n: f for n, f in fields.items() if f.get("type") == "formula"}
+
+    def reads(name: str) -> list[str]:
         try:
-            re.compile(fdef["pattern"])
-        except re.error as exc:
-            add(doc.problem(path + ("pattern",), f"not a valid regular expression: {exc}"))
+            used = expressions.names(formulas[name].get("expression", ""))
+        except expressions.ExpressionError:
+            return []  # reported with the field
+        return [n for n in formulas if n in used]
+
+    for loop in _cycles(list(formulas), reads):
+        if merged.field_docs.get((entity, loop[0])) is doc:
+            problems.append(doc.problem(("fields", loop[0], "expression"),
+                                        f"formulas read each other in a loop: {' -> '.join(loop)}; "
+                                        "one of them must be computed from other fields"))
+    cascading = {n: f["depends_on"] for n, f in fields.items() if f.get("depends_on") in fields}
+    for loop in _cycles(list(cascading), lambda n: [cascading[n]] if cascading[n] in cascading else []):
+        if merged.field_docs.get((entity, loop[0])) is doc:
+            problems.append(doc.problem(("fields", loop[0], "depends_on"),
+                                        f"cascading fields depend on each other in a loop: {' -> '.join(loop)}"))
+    if merged.entity_docs.get(entity) is doc and merged.entities[entity].get("child_of"):
+        def parent(n: str) -> list[str]:
+            target = merged.entities.get(n, {}).get("child_of")
+            return [target] if target in merged.entities else []
+
+        for loop in _cycles(sorted(merged.entities), parent):
+            if loop[0] == entity:
+                problems.append(doc.problem(("child_of",), f"entities are lines of each other in a loop: {' -> '.join(loop)}; "
+                                                           "a line entity's parent is a top-level entity"))
+
+
+def _cycles(nodes: list[str], edges) -> list[list[str]]:
+    """Every loop through ``nodes`` (``edges(n)`` lists what n points to), each written from
+    its earliest member in ``nodes`` order and back to it: ['a', 'b', 'a']. Iterative, so a
+    long chain cannot exhaust the stack."""
+    order = {n: i for i, n in enumerate(nodes)}
+    found: dict[tuple[str, ...], list[str]] = {}
+    for start in nodes:
+        stack = [(start, iter(edges(start)), [start])]
+        seen = {start}
+        while stack:
+            node, children, path = stack[-1]
+            nxt = next(children, None)
+            if nxt is None:
+                stack.pop()
+                continue
+            if nxt == start:
+                loop = path + [start]
+                first = min(loop[:-1], key=lambda n: order.get(n, len(order)))
+                i = loop.index(first)
+                canonical = loop[i:-1] + loop[:i] + [first]
+                found.setdefault(tuple(sorted(loop[:-1])), canonical)
+            elif nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, iter(edges(nxt)), path + [nxt]))
+    return list(found.values())
 
 
 NUMERIC_TYPES = frozenset({"integer", "decimal", "currency", "percent"})
@@ -227,11 +321,11 @@ def _picklist(doc: Document, merged: Merged, field_types, problems: list[Problem
     data = doc.data
     name = data["name"]
     if merged.picklist_docs.get(name) is doc and "label" not in data:
-        problems.append(doc.problem(("name",), f"picklist '{name}' is not defined by an earlier pack, so it needs a 'label'"))
+        problems.append(doc.problem(("name",), f"picklist '{name}' is not defined by an earlier pack, so it needs a 'label'", about=("picklist", name)))
     seen: dict[str, int] = {}
     parent_name = merged.picklists.get(name, {}).get("parent")
     if parent_name is not None and parent_name not in merged.picklists:
-        problems.append(doc.problem(("parent",), f"unknown picklist '{parent_name}'.{did_you_mean(parent_name, merged.picklists)}"))
+        problems.append(doc.problem(("parent",), f"unknown picklist '{parent_name}'.{did_you_mean(parent_name, merged.picklists)}", about=("picklist", parent_name)))
         parent_name = None
     parent_keys = {o["key"] for o in merged.picklists.get(parent_name, {}).get("options", [])} if parent_name else set()
     for i, option in enumerate(data.get("options", [])):
@@ -248,6 +342,14 @@ def _picklist(doc: Document, merged: Merged, field_types, problems: list[Problem
             problems.append(doc.problem(("options", i, "parent"), "only options of a list with a 'parent' list can name a parent option"))
         elif "parent" in option and option["parent"] not in parent_keys:
             problems.append(doc.problem(("options", i, "parent"), f"'{option['parent']}' is not an option of '{parent_name}'.{did_you_mean(option['parent'], parent_keys)}"))
+    if merged.picklist_docs.get(name) is doc and merged.picklists.get(name, {}).get("parent"):
+        def parent(n: str) -> list[str]:
+            target = merged.picklists.get(n, {}).get("parent")
+            return [target] if target in merged.picklists else []
+
+        for loop in _cycles(sorted(merged.picklists), parent):
+            if loop[0] == name:
+                problems.append(doc.problem(("parent",), f"picklists are each other's parents in a loop: {' -> '.join(loop)}"))
     all_keys = {o["key"] for o in merged.picklists.get(name, {}).get("options", [])}
     for i, key in enumerate(data.get("order", [])):
         if key not in all_keys:
@@ -259,7 +361,7 @@ def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem])
     entity = data["entity"]
     add = problems.append
     if entity not in merged.entities:
-        add(doc.problem(("entity",), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}"))
+        add(doc.problem(("entity",), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}", about=("entity", entity)))
         return
     known = _fields_of(merged, entity)
     kind = data["type"]
@@ -287,13 +389,13 @@ def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem])
     for prop in ("columns", "filters"):
         for i, fname in enumerate(data.get(prop, [])):
             if fname not in known:
-                add(doc.problem((prop, i), f"unknown field '{fname}' of entity '{entity}'.{did_you_mean(fname, known)}"))
+                add(doc.problem((prop, i), f"unknown field '{fname}' of entity '{entity}'.{did_you_mean(fname, known)}", about=("entity", entity)))
             elif prop == "columns" and merged.entities[entity].get("fields", {}).get(fname, {}).get("type") == "child_table":
                 add(doc.problem((prop, i), f"'{fname}' is a child table and cannot be a list column"))
     for i, rel in enumerate(data.get("related", [])):
         target = rel["entity"]
         if target not in merged.entities:
-            add(doc.problem(("related", i, "entity"), f"unknown entity '{target}'.{did_you_mean(target, merged.entities)}"))
+            add(doc.problem(("related", i, "entity"), f"unknown entity '{target}'.{did_you_mean(target, merged.entities)}", about=("entity", target)))
             continue
         tfields = merged.entities[target].get("fields", {})
         link = tfields.get(rel["field"])
@@ -301,11 +403,11 @@ def _layout(doc: Document, merged: Merged, field_types, problems: list[Problem])
             links = [n for n, f in tfields.items() if f.get("type") == "lookup" and f.get("entity") == entity]
             hint = did_you_mean(rel["field"], links) or (
                 f" Use {', '.join(repr(n) for n in links)}." if links else f" '{target}' has no lookup to '{entity}'.")
-            add(doc.problem(("related", i, "field"), f"'{target}.{rel['field']}' is not a lookup to '{entity}'.{hint}"))
+            add(doc.problem(("related", i, "field"), f"'{target}.{rel['field']}' is not a lookup to '{entity}'.{hint}", about=("entity", target)))
         tknown = _fields_of(merged, target)
         for j, col in enumerate(rel.get("columns", [])):
             if col not in tknown:
-                add(doc.problem(("related", i, "columns", j), f"unknown field '{col}' of entity '{target}'.{did_you_mean(col, tknown)}"))
+                add(doc.problem(("related", i, "columns", j), f"unknown field '{col}' of entity '{target}'.{did_you_mean(col, tknown)}", about=("entity", target)))
 
 
 DATE_TYPES = ("date", "datetime")
@@ -356,15 +458,15 @@ def _role(doc: Document, merged: Merged, field_types, problems: list[Problem]) -
         problems.append(doc.problem(("name",), f"role '{data['name']}' needs a 'label'"))
     for entity in data.get("permissions", {}):
         if entity != "*" and entity not in merged.entities:
-            problems.append(doc.problem(("permissions", entity), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}"))
+            problems.append(doc.problem(("permissions", entity), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}", about=("entity", entity)))
     for entity, fields in data.get("fields", {}).items():
         if entity not in merged.entities:
-            problems.append(doc.problem(("fields", entity), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}"))
+            problems.append(doc.problem(("fields", entity), f"unknown entity '{entity}'.{did_you_mean(entity, merged.entities)}", about=("entity", entity)))
             continue
         known = _fields_of(merged, entity)
         for fname in fields:
             if fname not in known:
-                problems.append(doc.problem(("fields", entity, fname), f"unknown field '{fname}'.{did_you_mean(fname, known)}"))
+                problems.append(doc.problem(("fields", entity, fname), f"unknown field '{fname}'.{did_you_mean(fname, known)}", about=("entity", entity)))
 
 
 USER_SYSTEM_FIELDS = ("owner", "created_by", "updated_by")
@@ -385,7 +487,7 @@ def _workflow(doc: Document, merged: Merged, field_types, problems: list[Problem
         add(doc.problem(("steps",), "a workflow needs at least one step"))
     entity = merged.entities.get(entity_name)
     if entity is None:
-        add(doc.problem(("entity",), f"unknown entity '{entity_name}'.{did_you_mean(entity_name, merged.entities)}"))
+        add(doc.problem(("entity",), f"unknown entity '{entity_name}'.{did_you_mean(entity_name, merged.entities)}", about=("entity", entity_name)))
         return
     if entity.get("child_of"):
         add(doc.problem(("entity",), f"'{entity_name}' is a line of '{entity['child_of']}'; submit the '{entity['child_of']}' instead"))
@@ -417,19 +519,22 @@ def _approver(doc, path, rule: dict, entity_name, fields, merged: Merged, proble
     kind, value = next(iter(rule.items()))
     add = problems.append
     if kind == "role" and value not in merged.roles:
-        add(doc.problem(path + (kind,), f"unknown role '{value}'.{did_you_mean(value, merged.roles)}"))
+        add(doc.problem(path + (kind,), f"unknown role '{value}'.{did_you_mean(value, merged.roles)}", about=("role", value)))
     elif kind == "field":
         ftype = "user" if value in USER_SYSTEM_FIELDS else fields.get(value, {}).get("type")
         if ftype is None:
-            add(doc.problem(path + (kind,), f"unknown field '{value}' of entity '{entity_name}'.{did_you_mean(value, set(fields) | set(USER_SYSTEM_FIELDS))}"))
+            add(doc.problem(path + (kind,), f"unknown field '{value}' of entity '{entity_name}'.{did_you_mean(value, set(fields) | set(USER_SYSTEM_FIELDS))}", about=("entity", entity_name)))
         elif ftype != "user":
             add(doc.problem(path + (kind,), f"field '{value}' is a {ftype} field; approvers come from a user field"))
     elif kind == "department_field":
         ftype = fields.get(value, {}).get("type")
         if ftype is None:
-            add(doc.problem(path + (kind,), f"unknown field '{value}' of entity '{entity_name}'.{did_you_mean(value, fields)}"))
+            add(doc.problem(path + (kind,), f"unknown field '{value}' of entity '{entity_name}'.{did_you_mean(value, fields)}", about=("entity", entity_name)))
         elif ftype not in ("picklist", "text"):
             add(doc.problem(path + (kind,), f"field '{value}' is a {ftype} field; a department code comes from a picklist or text field"))
+
+
+FIT_CHECKED = frozenset({"text", "textarea", "email", "phone", "url", "integer", "decimal", "currency", "percent"})
 
 
 def _actions(doc, path, actions, entity_name, fields, merged: Merged, field_types, problems) -> None:
@@ -439,11 +544,12 @@ def _actions(doc, path, actions, entity_name, fields, merged: Merged, field_type
         fdef = fields.get(fname)
         if fdef is None:
             hint = " It is set by the system." if fname in SYSTEM_COLUMNS else did_you_mean(fname, fields)
-            add(doc.problem(where, f"unknown field '{fname}' of entity '{entity_name}'.{hint}"))
+            add(doc.problem(where, f"unknown field '{fname}' of entity '{entity_name}'.{hint}", about=("entity", entity_name)))
             continue
         ftype_name = fdef.get("type")
         if field_types.get(ftype_name) is None:
             continue  # reported with the entity
+        before = len(problems)
         if ftype_name not in SETTABLE_TYPES:
             add(doc.problem(where, f"'{fname}' is a {ftype_name} field and cannot be set by a workflow "
                                    f"(it can set {', '.join(sorted(SETTABLE_TYPES))} fields)"))
@@ -471,3 +577,10 @@ def _actions(doc, path, actions, entity_name, fields, merged: Merged, field_type
         elif fdef.get("type") in ("integer", "decimal", "currency", "percent") and value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float))):
             add(doc.problem(where, f"'{fname}' is a number field; set it to a number"))
+        if len(problems) == before and value is not None and ftype_name in FIT_CHECKED:
+            # the workflow writes the value as it is: it must fit the column (range, length, no
+            # control characters), as typed input must
+            fld = Field(entity_name, fname, ftype_name, Label.of(fdef.get("label"), fname), freeze(dict(fdef, default=value)))
+            problem = field_types[ftype_name].default_problem(fld)
+            if problem:
+                add(doc.problem(where, f"{value!r} cannot be stored in '{fname}': {problem}"))

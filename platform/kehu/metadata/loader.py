@@ -5,12 +5,18 @@ Schema of its kind; the valid ones are merged pack by pack (:mod:`kehu.metadata.
 semantic checks (:mod:`kehu.metadata.checks`) then run on each document against the merged
 result, so errors point at the file and line that caused them. All problems are collected
 and raised together as one :class:`MetadataError`.
+
+One broken document is one problem, not forty: a document that cannot be read or fails its
+schema is left out of the merge, so every layout, role and lookup naming what it defines
+would also say "unknown entity 'customer'". Those follow-on problems (each carries the
+(kind, name) it is ``about``) are dropped while the document they stem from is broken.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -75,8 +81,27 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_pack(folder: Path, problems: list[Problem]) -> list[Document]:
-    """Read every document of one pack; the manifest comes first."""
+FOLDER_KINDS = {"entities": "entity", "picklists": "picklist", "roles": "role", "workflows": "workflow", "layouts": "layout"}
+_TOP_KEY = re.compile(r"^(kind|name|entity):[ \t]*['\"]?([A-Za-z][A-Za-z0-9_]*)", re.MULTILINE)
+
+
+def defines(path: Path) -> tuple[str, str] | None:
+    """What a document that could not be parsed was meant to define, (kind, name), read from
+    its top-level ``kind:`` and ``name:`` lines, else from its folder and file name."""
+    try:
+        with path.open("rb") as stream:
+            text = stream.read(200_000).decode("utf-8", "replace")
+    except OSError:
+        text = ""
+    found = {key: value for key, value in reversed(_TOP_KEY.findall(text))}
+    kind = found.get("kind") or FOLDER_KINDS.get(path.parent.name) or ("pack" if path.name == "pack.yaml" else None)
+    name = found.get("entity" if kind == "layout" else "name") or path.name.split(".")[0]
+    return (kind, name) if kind else None
+
+
+def read_pack(folder: Path, problems: list[Problem], broken: set | None = None) -> list[Document]:
+    """Read every document of one pack; the manifest comes first. What an unreadable
+    document would have defined is added to ``broken``."""
     folder = folder.resolve()
     manifest = folder / "metadata" / "pack.yaml"
     if not manifest.is_file():
@@ -95,7 +120,15 @@ def read_pack(folder: Path, problems: list[Problem]) -> list[Document]:
         doc = read_document(path, _display(path, folder), problems)
         if doc is not None:
             docs.append(doc)
+        elif broken is not None and (meant := defines(path)):
+            broken.add(meant)
     return docs
+
+
+def _defined_by(doc: Document) -> tuple[str, str] | None:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    name = data.get("entity") if doc.kind == "layout" else data.get("name")
+    return (doc.kind, name) if isinstance(doc.kind, str) and isinstance(name, str) else None
 
 
 def validate_shape(doc: Document, problems: list[Problem]) -> bool:
@@ -131,17 +164,22 @@ def validate_shape(doc: Document, problems: list[Problem]) -> bool:
     return ok
 
 
-def load_documents(pack_dirs: list[Path], problems: list[Problem]) -> list[list[Document]]:
-    """Read and shape-check every pack; return packs (lists of docs) in dependency order."""
+def load_documents(pack_dirs: list[Path], problems: list[Problem], broken: set | None = None) -> list[list[Document]]:
+    """Read and shape-check every pack; return packs (lists of docs) in dependency order.
+    What the documents left out would have defined is added to ``broken``."""
+    broken = set() if broken is None else broken
     packs: dict[str, list[Document]] = {}
     order: list[str] = []
     for folder in pack_dirs:
-        docs = read_pack(folder, problems)
+        docs = read_pack(folder, problems, broken)
         if not docs:
             continue
         manifest = docs[0]
         valid = [d for d in docs if validate_shape(d, problems)]
+        broken.update(meant for d in docs if d not in valid and (meant := _defined_by(d)))
         if manifest not in valid or manifest.kind != "pack":
+            # the whole pack is left out: so is everything its documents define
+            broken.update(meant for d in docs if (meant := _defined_by(d)))
             continue
         name = manifest.data["name"]
         if name in packs:
@@ -168,7 +206,8 @@ def load_documents(pack_dirs: list[Path], problems: list[Problem]) -> list[list[
         visiting.add(name)
         for i, dep in enumerate(manifest.data.get("requires", [])):
             if dep not in packs:
-                problems.append(manifest.problem(("requires", i), f"requires pack '{dep}', which is not installed.{did_you_mean(dep, packs)}"))
+                problems.append(manifest.problem(("requires", i), f"requires pack '{dep}', which is not installed.{did_you_mean(dep, packs)}",
+                                                 about=("pack", dep)))
             else:
                 place(dep, chain + (name,))
         visiting.discard(name)
@@ -182,9 +221,11 @@ def load_documents(pack_dirs: list[Path], problems: list[Problem]) -> list[list[
 def load_metadata(pack_dirs: list[Path], field_types) -> Metadata:
     """Load, validate and merge ``pack_dirs``; raise MetadataError listing every problem."""
     problems: list[Problem] = []
-    packs = load_documents(pack_dirs, problems)
+    broken: set[tuple[str, str]] = set()
+    packs = load_documents(pack_dirs, problems, broken)
     merged = merge.merge(packs, problems)
     checks.check(packs, merged, field_types, problems)
+    problems = [p for p in problems if not (p.about and p.about in broken)]  # follow-ons of a broken document
     if problems:
         raise MetadataError(problems)
     digest = hashlib.sha256(json.dumps(merged.as_json(), sort_keys=True, default=str).encode()).hexdigest()[:16]

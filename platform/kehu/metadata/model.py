@@ -115,7 +115,28 @@ class Entity:
         return [f for f in self.fields.values() if f.type == "child_table"]
 
     def formulas(self) -> list[Field]:
-        return [f for f in self.fields.values() if f.type == "formula"]
+        """Formula fields in the order they are computed: one that reads another formula
+        comes after it (loops are refused when the metadata loads), else in field order."""
+        return list(self._formula_order)
+
+    @cached_property
+    def _formula_order(self) -> tuple[Field, ...]:
+        from kehu import expressions
+
+        pending = [f for f in self.fields.values() if f.type == "formula"]
+        names = {f.name for f in pending}
+        reads = {}
+        for f in pending:
+            try:
+                reads[f.name] = expressions.names(f.get("expression") or "") & names - {f.name}
+            except expressions.ExpressionError:
+                reads[f.name] = set()
+        done: list[Field] = []
+        while pending:
+            ready = [f for f in pending if reads[f.name] <= {d.name for d in done}] or pending[:1]
+            done.append(ready[0])
+            pending.remove(ready[0])
+        return tuple(done)
 
     def granting_fields(self) -> list[Field]:
         """Fields that grant access to the records they name someone in (``grants``,

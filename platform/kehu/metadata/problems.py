@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 
@@ -13,6 +13,9 @@ class Problem:
     line: int
     path: str
     message: str
+    # (kind, name) of what another document should define, for problems that follow from it
+    # (e.g. ("entity", "customer") for a lookup to customer): see loader.follow_ons
+    about: tuple = field(default=(), compare=False)
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from kehu.fields import limits
 from kehu.fields.base import tr
 from kehu.metadata.model import Entity, Layout
 
 MAX_PER_PAGE = 200
 MAX_FILTERS = 20
+MAX_SEARCH = 200
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,12 @@ def parse(entity: Entity, layout: Layout, args: Mapping, field_types, lang: str 
     getlist = args.getlist if hasattr(args, "getlist") else (lambda k: args.get(k, []))
     get = (lambda k: (getlist(k) or [None])[0])
     query = ListQuery(per_page=layout.page_size)
-    query.q = (get("q") or "").strip()[:200]
+    q = (get("q") or "").strip()
+    problem = limits.text_problem(q, lang, max_length=MAX_SEARCH)
+    if problem:  # searched for as typed or not at all: never a shortened or altered text
+        query.errors.append(tr(lang, f"Search: {problem}", f"搜索：{problem}"))
+    else:
+        query.q = q
     query.deleted = get("deleted") == "1"
     try:
         query.page = max(1, min(int(get("page") or 1), 100000))

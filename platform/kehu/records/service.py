@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 from kehu import expressions
 from kehu.db.engine import is_disk_full
 from kehu.errors import Conflict, Forbidden, Locked, NotFound, RecordInvalid
+from kehu.fields import limits
 from kehu.fields.base import tr
 from kehu.metadata.model import SYSTEM_FIELDS, Entity, Field
 from kehu.records import coding
@@ -175,6 +176,8 @@ class RecordService:
     def _fetch(self, entity: Entity, record_id: int, *, deleted: bool = False, conn=None) -> dict:
         """The whole stored record (hidden fields included) if the actor can read it."""
         table = self.tables[entity.name]
+        if isinstance(record_id, int) and not 0 < record_id <= limits.ID_MAX:  # no such id can exist
+            raise self._not_found(entity, record_id)
         stmt = sa.select(table).where(table.c.id == record_id, self._visible(entity, table, deleted))
         with self.site.reading(conn) as c:
             row = c.execute(stmt).mappings().first()
@@ -228,6 +231,9 @@ class RecordService:
         """Records the actor may *export* (the role's export level, not its read level), in
         batches, each with the labels of its lookups; hidden fields are never included.
 
+        Each export is written to the audit log before any row is read: who, the entity,
+        the filters and search, and how many rows it holds.
+
         Returns (the fields exported, an iterator of (row, labels))."""
         entity = self.entity(entity_name)
         self.policy.require(entity, "export")
@@ -235,8 +241,15 @@ class RecordService:
         hidden = self.policy.hidden_fields(entity)
         fields = [entity.field(c) for c in columns if c in table.c and c not in hidden]
         names = ["id"] + [f.name for f in fields if f.name != "id"]
-        stmt = (sa.select(*[table.c[n] for n in names]).where(self._where(entity, table, query, "export"))
+        where = self._where(entity, table, query, "export")
+        stmt = (sa.select(*[table.c[n] for n in names]).where(where)
                 .order_by(*self._order(entity, table, query)).limit(self.EXPORT_LIMIT))
+        with self.site.writing() as c:
+            rows = c.execute(sa.select(sa.func.count()).select_from(
+                sa.select(table.c.id).where(where).limit(self.EXPORT_LIMIT).subquery())).scalar_one()
+            self.site.audit(c, self.actor.id, "export", entity.name, None, {
+                "filters": [{"field": f.field, "op": f.op, "values": list(f.raw)} for f in query.filters],
+                "search": query.q or None, "deleted": query.deleted, "rows": rows})
 
         def batches():
             with self.site.reading() as conn:
@@ -345,6 +358,9 @@ class RecordService:
         entity = self.entity(entity_name)
         table = self.tables[entity.name]
         title, _shown = self._title_column(entity, table)
+        problem = limits.text_problem(term or "", self.lang)
+        if problem:  # a control character never reaches the database (PostgreSQL refuses NUL)
+            raise RecordInvalid({"q": [problem]})
         query = ListQuery(q=(term or "").strip()[:100], per_page=limit)
         stmt = (sa.select(table.c.id, title).where(self._where(entity, table, query))
                 .order_by(title).limit(min(limit, 50)))
@@ -705,12 +721,12 @@ class RecordService:
                     continue
                 full = dict(old.get(line.get("id"), {}))
                 full.update(line)
+                self._formulas(centity, full)  # first, so a line's computed amount is checked too
                 unread = {k.split(".")[2] for k in unparsed if k.startswith(f"{child.name}.{i}.")}
                 line_errors = self._validate(centity, full, old.get(line.get("id")), conn,
                                              skip={child.get("link_field")} | unread)
                 for name, msgs in line_errors.items():
                     errors.setdefault(f"{child.name}.{i}.{name}", []).extend(msgs)
-                self._formulas(centity, full)
                 full_lines.append(full)
             children[child.name] = full_lines
             values[child.name] = full_lines
@@ -773,6 +789,10 @@ class RecordService:
                 if (not ftype.computed and not fld.get("read_only") and self.is_required(fld, values)
                         and self.policy.can_edit_field(entity, fld.name)):
                     errors.setdefault(fld.name, []).append(self.t(f"{fld.label.en} is required.", f"请填写{fld.label.zh}。"))
+                continue
+            problem = ftype.stored_problem(value, fld, self.lang)  # formulas, defaults and hooks too
+            if problem is not None:
+                errors.setdefault(fld.name, []).append(problem)
                 continue
             old = (existing or {}).get(fld.name)
             if fld.type == "picklist":

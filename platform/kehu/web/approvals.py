@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from htmx_flask import make_response as hx_response
 
 from kehu.errors import Conflict, Forbidden, KehuError, NotFound, RecordInvalid, WorkflowError
+from kehu.fields import limits
 from kehu.web import i18n
 from kehu.web.i18n import gettext as _
 from kehu.web.context import service, site
@@ -26,6 +27,17 @@ from kehu.web.context import service, site
 bp = Blueprint("approvals", __name__)
 
 TABS = ("waiting", "decided", "submitted")
+COMMENT_MAX = 2000  # what the approval history keeps of a comment
+
+
+def _comment() -> str | None:
+    """The typed comment; one with control characters or longer than the history keeps is
+    refused (RecordInvalid, shown like the action's other refusals), never cut short."""
+    text = request.form.get("comment")
+    problem = limits.text_problem(text, i18n.lang(), max_length=COMMENT_MAX, multiline=True) if text else None
+    if problem:
+        raise RecordInvalid({"comment": [problem]})
+    return text
 
 
 @bp.before_request
@@ -113,7 +125,7 @@ def submit(entity, record_id):
     ent = svc.entity(entity)
     back = url_for("records.detail", entity=ent.name, record_id=record_id)
     try:
-        approval = svc.approvals.submit(ent.name, record_id, request.form.get("comment"))
+        approval = svc.approvals.submit(ent.name, record_id, _comment())
     except (WorkflowError, RecordInvalid, Conflict) as exc:
         return _refused(exc, ent.name, record_id, back)
     return _done(_("Submitted for approval: %(workflow)s.", workflow=approval["workflow_def"].label.get(i18n.lang())), back)
@@ -129,8 +141,8 @@ def _task_target(task_id: int) -> tuple[str, int]:
 def decide(task_id, decision):
     entity_name, record_id = _task_target(task_id)
     approvals = service().approvals
-    comment = request.form.get("comment")
     try:
+        comment = _comment()
         if decision == "approve":
             after = approvals.approve(task_id, comment)
         else:
@@ -149,7 +161,7 @@ def decide(task_id, decision):
 def recall(approval_id):
     entity_name, record_id = service().approvals.locate(approval_id=approval_id)
     try:
-        service().approvals.recall(approval_id, request.form.get("comment"))
+        service().approvals.recall(approval_id, _comment())
     except (WorkflowError, RecordInvalid, Conflict) as exc:
         return _refused(exc, entity_name, record_id, _back(entity_name, record_id))
     return _done(_("Recalled. You can change the record and submit it again."), _back(entity_name, record_id))
@@ -158,12 +170,9 @@ def recall(approval_id):
 @bp.route("/-/approvals/tasks/<int:task_id>/reassign", methods=["POST"])
 def reassign(task_id):
     entity_name, record_id = _task_target(task_id)
+    user_id = limits.parse_id(request.form.get("user_id")) or 0
     try:
-        user_id = int(request.form.get("user_id") or 0)
-    except ValueError:
-        user_id = 0
-    try:
-        service().approvals.reassign(task_id, user_id, request.form.get("comment"))
+        service().approvals.reassign(task_id, user_id, _comment())
     except (WorkflowError, RecordInvalid, Conflict) as exc:
         return _refused(exc, entity_name, record_id, _back(entity_name, record_id))
     return _done(_("Reassigned."), _back(entity_name, record_id))
@@ -207,7 +216,7 @@ def delegation():
     if request.method == "POST":
         form = request.form
         try:
-            approvals.delegate(form.get("delegate_id"), form.get("starts_on"), form.get("ends_on"))
+            approvals.delegate(limits.parse_id(form.get("delegate_id")), form.get("starts_on"), form.get("ends_on"))
         except RecordInvalid as exc:
             errors = exc.errors
         else:

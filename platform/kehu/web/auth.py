@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
+from kehu.fields import limits
 from kehu.web.i18n import LANGUAGES, gettext as _
 
 bp = Blueprint("auth", __name__)
+
+USERNAME_MAX = 80  # the length of kehu_user.username
 
 
 def _stamp(row: dict) -> str:
@@ -62,10 +66,21 @@ def unauthorized():
     return redirect(url_for("auth.login", next=request.full_path))
 
 
+MAX_NEXT = 2000
+
+
 def safe_next(target: str | None) -> str:
-    """Only local paths: never an absolute URL or a scheme-relative one."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("pages.home")
+    """Only local paths: never an absolute URL or a scheme-relative one. Control characters
+    refuse the target before any other check: browsers drop a TAB or a line break from a
+    URL, so '/<TAB>/evil.com' passed the checks below and then became '//evil.com'."""
+    home = url_for("pages.home")
+    if not target or not isinstance(target, str) or len(target) > MAX_NEXT or limits.control_character(target):
+        return home
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return home
     return target
 
 
@@ -74,7 +89,11 @@ def login():
     error = None
     if request.method == "POST":
         site = current_app.extensions["kehu"]
-        row = site.authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+        username = request.form.get("username", "").strip()
+        # a name no account can have is refused before the database sees it (PostgreSQL
+        # cannot even compare text holding NUL)
+        bad_name = limits.text_problem(username, None, max_length=USERNAME_MAX) is not None
+        row = None if bad_name else site.authenticate(username, request.form.get("password", ""))
         if row is None:
             error = _("Wrong username or password, or the account is deactivated.")
         else:

@@ -33,7 +33,8 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
 def _render(status: int, code: str, message: str, fields=None, changes=()):
     if request.path.startswith("/api/"):
         return error_body(code, message, fields), status
-    titles = {404: _("Page not found"), 403: _("Not allowed"), 423: _("Locked"), 409: _("Changed meanwhile")}
+    titles = {404: _("Page not found"), 403: _("Not allowed"), 423: _("Locked"), 409: _("Changed meanwhile"),
+              422: _("Invalid input")}
     template = "_error.html" if request.headers.get("HX-Request") else "error.html"
     return render_template(template, status=status, title=titles.get(status, _("Something went wrong")), message=message,
                            changes=changes), status
@@ -76,6 +77,18 @@ def register(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return _render(400, "csrf", _("Your session expired or the form is stale. Reload the page and try again."))
+
+    @app.errorhandler(sa.exc.DataError)
+    @app.errorhandler(OverflowError)
+    def data_error(exc):
+        """The last line: a value the database refused (PostgreSQL: out of range, too long, a
+        NUL; SQLite: an integer beyond 64 bits). Every input path checks values against their
+        columns first, so this means a check is missing: logged, and answered with a message,
+        never a 500 with a traceback. The transaction was rolled back: nothing changed."""
+        current_app.logger.warning("value refused by the database on %s %s: %s", request.method, request.path,
+                                   str(exc).splitlines()[0][:300])
+        return _render(422, "invalid", _("A value could not be stored: a number is out of range, a text is too long "
+                                         "or holds a character that cannot be stored. Nothing was changed."))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -1,5 +1,9 @@
 """CSV export of a list, with the list's filters, through the record service.
 
+An export hands out data in bulk, so it is an action, not a link: requested by POST with
+the CSRF token (the list's "Export" form carries the list's filters), refused on GET (405),
+and written to the audit log by the record service (who, entity, filters, row count).
+
 Cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
 return, after leading spaces and control characters) get a leading apostrophe; numbers are
 written as numbers. The file starts with a byte-order mark so Excel opens Chinese text
@@ -60,7 +64,7 @@ def _cell(field, value, ctx, types):
     return value
 
 
-@bp.route("/<entity>/export.csv")
+@bp.route("/<entity>/export.csv", methods=["POST"])
 @login_required
 def export_csv(entity):
     site = current_app.extensions["kehu"]
@@ -70,7 +74,7 @@ def export_csv(entity):
     svc = site.records(site.actor(current_user.row), i18n.lang())
     layout = site.metadata.layout(ent.name, "list")
     hidden = svc.policy.hidden_fields(ent)
-    query = parse(ent, layout, request.args, site.field_types, i18n.lang(), hidden)
+    query = parse(ent, layout, request.form, site.field_types, i18n.lang(), hidden)
     if query.errors:
         abort(400, "; ".join(query.errors))
     columns = ["id"] + [f.name for f in ent.user_fields() if site.field_types[f.type].stored] + ["owner", "created_at", "updated_at"]

@@ -209,11 +209,12 @@ CATALOG: dict[str, str] = {
 from kehu.web.i18n_approvals import CATALOG as _APPROVALS  # noqa: E402
 from kehu.web.i18n_dispatch import CATALOG as _DISPATCH  # noqa: E402
 from kehu.web.i18n_integrity import CATALOG as _INTEGRITY  # noqa: E402
+from kehu.web.i18n_safety import CATALOG as _SAFETY  # noqa: E402
 from kehu.web.i18n_sales import CATALOG as _SALES  # noqa: E402
 from kehu.web.i18n_uiperm import CATALOG as _UIPERM  # noqa: E402
 from kehu.web.i18n_workbench import CATALOG as _WORKBENCH  # noqa: E402
 
-for _catalog in (_APPROVALS, _DISPATCH, _INTEGRITY, _SALES, _UIPERM, _WORKBENCH):
+for _catalog in (_APPROVALS, _DISPATCH, _INTEGRITY, _SAFETY, _SALES, _UIPERM, _WORKBENCH):
     CATALOG.update(_catalog)
 
 

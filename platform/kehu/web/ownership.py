@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, make_response, request, url_for
 from flask_login import current_user, login_required
 
 from kehu.errors import Forbidden, Locked, RecordInvalid
+from kehu.fields import limits
 from kehu.org import OrgService
 from kehu.web.i18n import gettext as _
 from kehu.web.records import (entity_or_404, go_to, partial_or_page, record_entity_or_404, render_detail, render_list,
@@ -30,10 +31,8 @@ def _signed_in():
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """An id from the form (a record, a user, a team): None unless it fits an id column."""
+    return limits.parse_id(value)
 
 
 def _messages(exc: RecordInvalid) -> list[str]:

@@ -16,6 +16,7 @@ from htmx_flask import make_response as hx_response
 from jinja2 import select_autoescape  # noqa: F401  (autoescape is on for .html)
 
 from kehu.errors import Conflict, NotFound, RecordInvalid
+from kehu.fields import limits
 from kehu.records.query import Filter, ListQuery, parse
 from kehu.records.service import ONCE_KEY
 from kehu.web import i18n
@@ -365,9 +366,12 @@ def _redisplay(ent, data: dict, record_id=None) -> dict:
     """Values to show again after a refused save: computed where possible, and exactly what
     was typed for fields whose input could not be read, so nothing typed is lost."""
     fields = {k: v for k, v in data.items() if k in ent.fields}
-    values, errors = service().check(ent.name, fields, record_id)
+    svc = service()
+    values, errors = svc.check(ent.name, fields, record_id)
     for key in errors:
-        if isinstance(fields.get(key), str):
+        # only into inputs: a computed, read-only or refused field shows its value, never
+        # text posted for it (which it could not display)
+        if isinstance(fields.get(key), str) and _typed_into(svc, ent, ent.field(key)):
             values[key] = fields[key]
     for child in ent.child_tables():  # every typed line comes back, bad cells as typed
         typed, lines = fields.get(child.name), values.get(child.name)
@@ -383,11 +387,17 @@ def _redisplay(ent, data: dict, record_id=None) -> dict:
     return values
 
 
+def _typed_into(svc, ent, fld) -> bool:
+    return not site().field_types[fld.type].computed and not fld.get("read_only") and svc.policy.can_edit_field(ent, fld.name)
+
+
 def _int(value):
+    """A row version or record id from the request: None unless it fits its INTEGER column."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(str(value).strip()) if value is not None and len(str(value)) <= 12 else None
+    except ValueError:
         return None
+    return number if number is not None and limits.INT32_MIN <= number <= limits.INT32_MAX else None
 
 
 @bp.route("/<entity>/<int:record_id>/delete", methods=["POST"])
@@ -458,6 +468,9 @@ def lookup(entity, field):
         abort(404)
     target = request.args.get("target", "")
     term = request.args.get(f"{target}__search", request.args.get("q", ""))
+    problem = limits.text_problem(term, i18n.lang(), max_length=200)
+    if problem:
+        abort(400, problem)
     if fld.type == "user":
         results = site().user_choices(term)
     else:
