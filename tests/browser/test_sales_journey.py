@@ -166,8 +166,10 @@ def test_a_rep_takes_a_lead_to_an_order_and_returns_a_line(page: Page, demo_serv
     expect(page.locator("[data-field=amount] dd")).to_have_text(f"{product['list_price']:,.2f}")
     snap("return")
 
-    # a second return of all three is refused: only two are left
+    # a second return proposes the two that are left; asking for all three is refused
     page.goto(f"{base}/app/return_order/new?sales_order={order_id}")
+    expect(page.locator("[name=lines-0-quantity]")).to_have_value("2.00")
+    page.fill("[name=lines-0-quantity]", "3")
     page.select_option("#f-reason", "wrong_quantity")
     page.click("button[value=save_close]")
     expect(page.locator("#record-form .grid-table .errors")).to_contain_text("最多可退 2")

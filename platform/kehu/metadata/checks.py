@@ -113,12 +113,12 @@ def _entity(doc: Document, merged: Merged, field_types: Mapping, problems: list[
             if prop not in all_fields.get(fname, fdef):
                 add(doc.problem(path, f"{article} {ftype_name} field needs '{prop}'"))
         _field_refs(doc, path, name, fname, all_fields.get(fname, fdef), merged, known, problems)
+        if "default" in fdef:
+            _default(doc, path, name, fname, dict(all_fields.get(fname, fdef), default=fdef["default"]), ftype, merged, problems)
     if "module" in data and data["module"] not in merged.modules:
         add(doc.problem(("module",), f"unknown module '{data['module']}'; define it in metadata/modules/ "
                                      f"(kind: module) or use one of: {', '.join(sorted(merged.modules)) or 'none defined'}."
                                      f"{did_you_mean(data['module'], merged.modules)}"))
-        if "default" in fdef:
-            _default(doc, path, name, fname, dict(all_fields.get(fname, fdef), default=fdef["default"]), ftype, merged, problems)
     _loops(doc, name, merged, problems)
     if "child_of" in data and data["child_of"] not in merged.entities:
         add(doc.problem(("child_of",), f"unknown entity '{data['child_of']}'.{did_you_mean(data['child_of'], merged.entities)}", about=("entity", data["child_of"])))
