@@ -336,3 +336,31 @@ def test_empty_related_lists_collapse_to_one_line_and_unreadable_ones_are_left_o
     assert quote_line.select_one("a")["href"] == f"/app/quote/new?customer={customer['id']}"  # the parent filled in
     # a rep reads no repair orders: that list is not offered at all
     assert not page["#related-repair_order-customer"]
+
+
+def test_dispatch_skills_and_exports_read_as_sentences(real_app):
+    site = site_of(real_app)
+    admin = admin_of(real_app)
+    eng = add_user(real_app, "eng", ["service_engineer"], name="吴工")
+    other = add_user(real_app, "eng2", ["service_engineer"], name="孙工")
+    admin.dispatch.set_attributes("service_request", eng, "skill", ["repair", "installation"])
+    customer = admin.create("customer", {"name": "华信电子有限公司"})
+    request = admin.create("service_request", {"subject": "打印机卡纸", "customer": str(customer["id"]), "type": "repair",
+                                               "priority": "normal", "description": "卡纸"})
+    assert request["engineer"] == eng  # the skilled engineer took it by the rule
+    admin.dispatch.assign("service_request", request["id"], other, request["row_version"])
+    from kehu.records.query import Filter, ListQuery
+    _fields, rows = admin.export("service_request", ListQuery(filters=[Filter("type", "eq", ("repair",), ("repair",))]),
+                                 ["subject"])
+    list(rows)
+    client = Client(real_app.test_client())
+    client.login()
+    sentences = [text_of(td) for td in soup(client.get("/-/admin/audit"))["#audit td.detail"]]
+    assert sentences[:4] == [
+        "Exported 1 Service request as CSV, filtered by Service type",
+        "Reassigned 打印机卡纸 from 吴工 to 孙工",
+        "Dispatched 打印机卡纸 to 吴工 by the rule “Engineers skilled in the service type take turns”",
+        "Set the Service type of 吴工: Installation & setup, Repair",
+    ]
+    for sentence in sentences[:4]:
+        assert_readable(sentence)

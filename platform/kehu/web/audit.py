@@ -155,6 +155,8 @@ class AuditWords:
         "delegate": ("Approvals delegated", "委托审批"),
         "end_delegation": ("Delegation ended", "结束委托"),
         "export": ("Exported", "导出"),
+        "dispatch": ("Dispatched", "派工"),
+        "user.attributes": ("Regions and skills", "区域与技能"),
     }
 
     def action(self, name: str) -> str:
@@ -217,7 +219,50 @@ class AuditWords:
                      to=self.user(d.get("delegate_id")), start=d.get("starts_on", "—"), end=d.get("ends_on", "—"))
         if action == "end_delegation":
             return escape(self.t("Ended a delegation of their approvals", "结束了一项审批委托"))
+        if action == "dispatch":
+            record = self.record(entity, entry.get("record_id"))
+            if "rule" in d:
+                return f(Markup(self.t("Dispatched {record} to {to} by the rule “{rule}”", "按规则“{rule}”将 {record} 派给 {to}")),
+                         record=record, to=self.user(d.get("to")), rule=self.rule(entity, d.get("rule")))
+            return f(Markup(self.t("Reassigned {record} from {frm} to {to}", "将 {record} 从 {frm} 改派给 {to}")),
+                     record=record, frm=self.user(d.get("from")) if d.get("from") else self.t("nobody", "无人"),
+                     to=self.user(d.get("to")))
+        if action == "user.attributes":
+            label, options = self.attribute(d.get("attribute"))
+            values = d.get("values") if isinstance(d.get("values"), list) else []
+            return f(Markup(self.t("Set the {attribute} of {user}: {values}", "设置 {user} 的{attribute}：{values}")),
+                     attribute=label, user=self.user(d.get("user")),
+                     values=self._join(options.get(v, v) for v in values) or self.t("none", "无"))
+        if action == "export":
+            filters = d.get("filters") if isinstance(d.get("filters"), list) else []
+            ent = self.meta.entities.get(entity or "")
+            names = [ent.field(f["field"]).label.get(self.lang) if ent and isinstance(f, dict) and f.get("field") in ent.fields
+                     else str(f.get("field") if isinstance(f, dict) else f) for f in filters]
+            by = self.t(f", filtered by {self._join(names)}", f"，筛选条件：{self._join(names)}") if names else ""
+            search = self.t(f", searching “{d['search']}”", f"，搜索“{d['search']}”") if d.get("search") else ""
+            return f(Markup(self.t("Exported {n} {what} as CSV{by}{search}", "导出 {n} 条{what}（CSV）{by}{search}")),
+                     n=d.get("rows", 0), what=self.entity_label(entity, plural=d.get("rows") != 1), by=by, search=search)
         return self.generic(entry, d)
+
+    def rule(self, entity: str | None, name) -> str:
+        assignment = self.meta.assignment_for(entity) if entity else None
+        for rule in (assignment.rules if assignment else ()):
+            if rule.name == name:
+                return rule.label.get(self.lang)
+        return str(name)
+
+    def attribute(self, name) -> tuple[str, dict]:
+        """The label of a user attribute (that of the record field it is matched with) and
+        the labels of its values (that field's options)."""
+        for assignment in self.meta.assignments.values():
+            fname = assignment.attributes().get(name)
+            if fname is None:
+                continue
+            fld = self.meta.entity(assignment.entity).field(fname)
+            picklist = self.meta.picklists.get(fld.picklist or "")
+            options = {o.key: o.label.get(self.lang) for o in picklist.options} if picklist else {}
+            return fld.label.get(self.lang), options
+        return str(name), {}
 
     def user_changes(self, d: dict) -> Markup:
         names = {"display_name": self.t("name", "姓名"), "department_id": self.t("department", "部门"),
